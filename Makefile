@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make                 build build/<release>/kmod/iptap.ko for KDIR
+#                      (default: the running kernel's headers)
+# make KDIR=/lib/modules/<release>/build   the same for another kernel
+# make matrix          fetch the test kernels and build for each
+# make check           build for every kernel of the matrix, lint, and run
+#                      every selftest in the VMs
+# make demo            build, boot, capture: iptap at work in the VM
+# make clean           remove all that the build made
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+BUILD := $(CURDIR)/build
+VM := selftests/vm
+
+release = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+		$(1)/include/generated/utsrelease.h 2>/dev/null)
+KREL := $(call release,$(KDIR))
+SOURCES := Kbuild $(wildcard kmod/*.c kmod/*.h kmod/Kbuild) include/uapi/linux/iptap.h
+
+.PHONY: all module matrix deps lint check selftests demo clean
+
+all: module
+
+# Neither kernel's kbuild can put objects outside the source folder, so
+# each release builds in a copy of its own: build/<release>/.
+module:
+	@test -n "$(KREL)" || { echo "no kernel headers in $(KDIR) (set KDIR)" >&2; exit 1; }
+	@mkdir -p $(BUILD)/$(KREL)
+	@cp -p --parents $(SOURCES) $(BUILD)/$(KREL)/
+	$(MAKE) -C $(KDIR) M=$(BUILD)/$(KREL) W=1 $(if $(WERROR),KCFLAGS=-Werror) modules
+
+deps:
+	@selftests/deps.sh
+
+matrix: deps
+	@for rel in $$($(VM)/kernels.sh list); do \
+		$(VM)/kernels.sh fetch $(BUILD)/kernels $$rel || exit 1; \
+		$(MAKE) --no-print-directory module WERROR=1 KDIR=/lib/modules/$$rel/build || exit 1; \
+	done
+
+lint: matrix
+	@selftests/lint.sh
+
+selftests: matrix
+	@selftests/run.sh
+
+check: matrix
+	@selftests/check.sh
+
+demo: matrix
+	@selftests/demo.sh
+
+clean:
+	rm -rf $(BUILD)

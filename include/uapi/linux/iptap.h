@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * iptap: capture devices that see every IPv4 and IPv6 packet of their
+ * network namespace, each preceded by an Apple PKTAP header naming the
+ * interface, the direction and the owning process.
+ *
+ * A packet socket bound to an iptap device receives, for every packet,
+ *
+ *	struct iptap_pktap_hdr		156 bytes, little-endian
+ *	__le32 address family		IPTAP_AF_INET or IPTAP_AF_INET6
+ *	the IP packet			from its network header on
+ *
+ * which is what XNU's iptap emits and what libpcap calls LINKTYPE_PKTAP.
+ */
+#ifndef _UAPI_LINUX_IPTAP_H
+#define _UAPI_LINUX_IPTAP_H
+
+#include <linux/if_arp.h>
+#include <linux/types.h>
+
+/*
+ * Device type of an iptap device.  ARPHRD_VOID is already known to the
+ * kernel's lockdep class table and IPv6 does not autoconfigure it, so an
+ * iptap device never gets addresses or sends MLD/DAD of its own.  Tools
+ * recognise an iptap device by its sysfs "iptap" group or its ethtool
+ * driver name, not by this type, which other devices may share.
+ */
+#define IPTAP_ARPHRD		ARPHRD_VOID
+
+/* rtnetlink link attributes (IFLA_INFO_DATA): none so far. */
+enum {
+	IFLA_IPTAP_UNSPEC,
+	__IFLA_IPTAP_MAX,
+};
+#define IFLA_IPTAP_MAX		(__IFLA_IPTAP_MAX - 1)
+
+#define IPTAP_LINKTYPE_PKTAP	258	/* pcap link type of a capture */
+#define IPTAP_DLT_NULL		0	/* pth_dlt: AF word, then IP */
+
+/* Darwin address family values: what PKTAP readers decode. */
+#define IPTAP_AF_INET		2
+#define IPTAP_AF_INET6		30
+
+#define IPTAP_PTH_TYPE_PACKET	1
+
+#define IPTAP_PTH_FLAG_DIR_IN	0x00000001	/* received by this host */
+#define IPTAP_PTH_FLAG_DIR_OUT	0x00000002	/* sent by this host */
+
+#define IPTAP_IFNAMSIZ		24
+#define IPTAP_COMLEN		17
+
+/*
+ * pth_svc: Apple's service classes.  iptap maps the packet's priority
+ * (skb->priority & 15, the band index pfifo_fast uses) onto them:
+ *	TC_PRIO_FILLER (1)		IPTAP_SVC_BK_SYS
+ *	TC_PRIO_BULK (2)		IPTAP_SVC_BK
+ *	TC_PRIO_INTERACTIVE_BULK (4)	IPTAP_SVC_RD
+ *	TC_PRIO_INTERACTIVE (6)		IPTAP_SVC_VO
+ *	TC_PRIO_CONTROL (7)		IPTAP_SVC_CTL
+ *	anything else			IPTAP_SVC_BE (0)
+ */
+#define IPTAP_SVC_BE		0x00000000
+#define IPTAP_SVC_BK_SYS	0x00080064
+#define IPTAP_SVC_BK		0x00100080
+#define IPTAP_SVC_RD		0x00180190
+#define IPTAP_SVC_OAM		0x002001f4
+#define IPTAP_SVC_AV		0x00280258
+#define IPTAP_SVC_RV		0x003002bc
+#define IPTAP_SVC_VI		0x003803e8
+#define IPTAP_SVC_VO		0x00400590
+#define IPTAP_SVC_CTL		0x00480640
+
+/*
+ * Apple's struct pktap_header, version 1, with explicit widths and byte
+ * order.  Every byte iptap does not set is zero.
+ */
+struct iptap_pktap_hdr {
+	__le32	pth_length;		/* sizeof(struct iptap_pktap_hdr) */
+	__le32	pth_type_next;		/* IPTAP_PTH_TYPE_PACKET */
+	__le32	pth_dlt;		/* IPTAP_DLT_NULL */
+	char	pth_ifname[IPTAP_IFNAMSIZ]; /* real interface, NUL-ended */
+	__le32	pth_flags;		/* IPTAP_PTH_FLAG_DIR_* */
+	__le32	pth_protocol_family;	/* IPTAP_AF_INET or IPTAP_AF_INET6 */
+	__le32	pth_frame_pre_length;	/* 0 */
+	__le32	pth_frame_post_length;	/* 0 */
+	__le32	pth_pid;		/* owning process (s32), -1: unknown */
+	char	pth_comm[IPTAP_COMLEN];	/* its command name, "" if unknown */
+	__u8	pth_pad1[3];
+	__le32	pth_svc;		/* IPTAP_SVC_* */
+	__le16	pth_iftype;		/* ARPHRD_* of the real interface */
+	__le16	pth_ifunit;		/* number ending its name, else 0 */
+	__le32	pth_epid;		/* creator of the socket (s32) */
+	char	pth_ecomm[IPTAP_COMLEN];
+	__u8	pth_pad2[3];
+	__le32	pth_flowid;		/* the packet's flow hash */
+	__le32	pth_ipproto;		/* transport protocol */
+	__le32	pth_tstamp_sec;		/* capture time, UTC */
+	__le32	pth_tstamp_usec;
+	__u8	pth_uuid[16];		/* zero: Linux has no executable UUID */
+	__u8	pth_euuid[16];
+};
+
+#define IPTAP_PKTAP_HDR_LEN	156
+#define IPTAP_RECORD_HLEN	(IPTAP_PKTAP_HDR_LEN + 4)
+
+#endif /* _UAPI_LINUX_IPTAP_H */

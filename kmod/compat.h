@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The few interfaces that differ between the kernels iptap supports
+ * (6.1 and 6.12).  Each test detects the interface itself where a macro
+ * allows it, because stable series backport such changes.
+ */
+#ifndef _IPTAP_COMPAT_H
+#define _IPTAP_COMPAT_H
+
+#include <linux/netdevice.h>
+#include <linux/sysctl.h>
+#include <linux/version.h>
+#include <net/net_namespace.h>
+
+/* 6.12 turned the lockless-xmit and netns-local feature bits into flags. */
+static inline void iptap_set_lltx_netns_local(struct net_device *dev)
+{
+#ifdef NETIF_F_LLTX
+	dev->features |= NETIF_F_LLTX;
+#else
+	dev->lltx = true;
+#endif
+#ifdef NETIF_F_NETNS_LOCAL
+	dev->features |= NETIF_F_NETNS_LOCAL;
+#else
+	dev->netns_immutable = true;
+#endif
+}
+
+/* 6.11 made ctl_table handlers take a const table. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#define IPTAP_CTL_TABLE const struct ctl_table
+#else
+#define IPTAP_CTL_TABLE struct ctl_table
+#endif
+
+/*
+ * 6.6 added sized sysctl tables (register_net_sysctl became a macro);
+ * before, a table ended with an empty entry, which we always keep.
+ */
+static inline struct ctl_table_header *
+iptap_register_sysctl(struct net *net, const char *path,
+		      struct ctl_table *table, size_t entries)
+{
+#ifdef register_net_sysctl
+	return register_net_sysctl_sz(net, path, table, entries);
+#else
+	return register_net_sysctl(net, path, table);
+#endif
+}
+
+#endif /* _IPTAP_COMPAT_H */

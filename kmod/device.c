@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The iptap link type: a capture-only net_device.  Records reach its
+ * packet sockets from the netfilter hooks (record.c); nothing is ever
+ * transmitted through it.
+ */
+
+#include <linux/ethtool.h>
+#include <linux/if_arp.h>
+#include <linux/iptap.h>
+#include <linux/netfilter_netdev.h>
+#include <net/ip.h>
+#include <net/rtnetlink.h>
+
+#include "compat.h"
+#include "iptap.h"
+
+/*
+ * The core hands a frame written to a device (by a packet socket, or a
+ * route through it) to the device's packet sockets before ndo_start_xmit
+ * sees it, so dropping there would still let a writer forge a record in
+ * every other listener's capture.  An egress hook runs before that
+ * delivery: refuse everything there.
+ */
+static unsigned int iptap_refuse_egress(void *priv, struct sk_buff *skb,
+					const struct nf_hook_state *state)
+{
+	dev_core_stats_tx_dropped_inc(state->out);
+	return NF_DROP;
+}
+
+static int iptap_open(struct net_device *dev)
+{
+	struct iptap_dev *idev = netdev_priv(dev);
+
+	idev->egress_ops = (struct nf_hook_ops) {
+		.hook		= iptap_refuse_egress,
+		.pf		= NFPROTO_NETDEV,
+		.hooknum	= NF_NETDEV_EGRESS,
+		.priority	= INT_MIN,
+		.dev		= dev,
+	};
+	return nf_register_net_hook(dev_net(dev), &idev->egress_ops);
+}
+
+static int iptap_stop(struct net_device *dev)
+{
+	struct iptap_dev *idev = netdev_priv(dev);
+
+	nf_unregister_net_hook(dev_net(dev), &idev->egress_ops);
+	return 0;
+}
+
+/* Reached only by paths that bypass the egress hook (qdisc bypass). */
+static netdev_tx_t iptap_start_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	dev_core_stats_tx_dropped_inc(dev);
+	kfree_skb(skb);
+	return NETDEV_TX_OK;
+}
+
+static int iptap_dev_init(struct net_device *dev)
+{
+	struct iptap_dev *idev = netdev_priv(dev);
+
+	idev->dev = dev;
+	atomic_long_set(&idev->dropped, 0);
+	return iptap_net_attach(idev);
+}
+
+static void iptap_dev_uninit(struct net_device *dev)
+{
+	iptap_net_detach(netdev_priv(dev));
+}
+
+static void iptap_get_stats64(struct net_device *dev,
+			      struct rtnl_link_stats64 *stats)
+{
+	/* Records handed to listeners count as received by the device. */
+	dev_lstats_read(dev, &stats->rx_packets, &stats->rx_bytes);
+}
+
+static const struct net_device_ops iptap_netdev_ops = {
+	.ndo_init	 = iptap_dev_init,
+	.ndo_uninit	 = iptap_dev_uninit,
+	.ndo_open	 = iptap_open,
+	.ndo_stop	 = iptap_stop,
+	.ndo_start_xmit	 = iptap_start_xmit,
+	.ndo_get_stats64 = iptap_get_stats64,
+};
+
+static void iptap_get_drvinfo(struct net_device *dev,
+			      struct ethtool_drvinfo *info)
+{
+	strscpy(info->driver, "iptap", sizeof(info->driver));
+	strscpy(info->version, IPTAP_VERSION, sizeof(info->version));
+}
+
+static const struct ethtool_ops iptap_ethtool_ops = {
+	.get_drvinfo	= iptap_get_drvinfo,
+	.get_link	= ethtool_op_get_link,
+};
+
+static ssize_t tap_count_show(struct device *d, struct device_attribute *attr,
+			      char *buf)
+{
+	return sysfs_emit(buf, "%u\n", iptap_tap_count(to_net_dev(d)));
+}
+static DEVICE_ATTR_RO(tap_count);
+
+static ssize_t dropped_show(struct device *d, struct device_attribute *attr,
+			    char *buf)
+{
+	struct iptap_dev *idev = netdev_priv(to_net_dev(d));
+
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&idev->dropped));
+}
+static DEVICE_ATTR_RO(dropped);
+
+static struct attribute *iptap_attrs[] = {
+	&dev_attr_tap_count.attr,
+	&dev_attr_dropped.attr,
+	NULL,
+};
+
+static const struct attribute_group iptap_group = {
+	.name	= "iptap",
+	.attrs	= iptap_attrs,
+};
+
+static void iptap_setup(struct net_device *dev)
+{
+	dev->type = IPTAP_ARPHRD;
+	dev->flags = IFF_NOARP;
+	dev->priv_flags |= IFF_NO_QUEUE;
+	/* Records are as long as the packets they carry, GSO ones too. */
+	dev->mtu = IP_MAX_MTU;
+	dev->min_mtu = 0;
+	dev->max_mtu = IP_MAX_MTU;
+	dev->hard_header_len = 0;
+	dev->addr_len = 0;
+	dev->netdev_ops = &iptap_netdev_ops;
+	dev->ethtool_ops = &iptap_ethtool_ops;
+	dev->sysfs_groups[0] = &iptap_group;
+	dev->pcpu_stat_type = NETDEV_PCPU_STAT_LSTATS;
+	dev->needs_free_netdev = true;
+	/*
+	 * Refuse moves to another namespace: a device captures the packets
+	 * of the namespace it was created in, for that namespace's admin.
+	 */
+	iptap_set_lltx_netns_local(dev);
+}
+
+static int iptap_validate(struct nlattr *tb[], struct nlattr *data[],
+			  struct netlink_ext_ack *extack)
+{
+	if (tb[IFLA_ADDRESS]) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[IFLA_ADDRESS],
+				    "iptap devices have no link-layer address");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int iptap_newlink(struct net *src_net, struct net_device *dev,
+			 struct nlattr *tb[], struct nlattr *data[],
+			 struct netlink_ext_ack *extack)
+{
+	int err;
+
+	err = register_netdevice(dev);
+	if (err)
+		return err;
+
+	/* Ready for capture at once, as XNU's iptap devices are. */
+	err = dev_change_flags(dev, dev->flags | IFF_UP, extack);
+	if (err)
+		unregister_netdevice(dev);
+	return err;
+}
+
+struct rtnl_link_ops iptap_link_ops __read_mostly = {
+	.kind		= "iptap",
+	.priv_size	= sizeof(struct iptap_dev),
+	.setup		= iptap_setup,
+	.validate	= iptap_validate,
+	.newlink	= iptap_newlink,
+};

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iptap: a Linux port of the BSD/XNU iptap pseudo-interface.
+ *
+ * Every IPv4 and IPv6 packet a network namespace sends or receives is
+ * handed, framed by an Apple PKTAP header, to the packet sockets bound
+ * to the namespace's iptap devices.
+ */
+
+#include <linux/module.h>
+#include <net/rtnetlink.h>
+
+#include "iptap.h"
+
+bool iptap_log;
+module_param_named(log, iptap_log, bool, 0644);
+MODULE_PARM_DESC(log, "Log device and hook events (rate-limited)");
+
+static int __init iptap_init(void)
+{
+	int err;
+
+	/*
+	 * A subsystem, not a device, so that a dying namespace has deleted
+	 * its iptap devices (and with them our hooks) before our exit runs.
+	 */
+	err = register_pernet_subsys(&iptap_net_ops);
+	if (err)
+		return err;
+
+	err = rtnl_link_register(&iptap_link_ops);
+	if (err)
+		unregister_pernet_subsys(&iptap_net_ops);
+	return err;
+}
+
+static void __exit iptap_exit(void)
+{
+	rtnl_link_unregister(&iptap_link_ops);
+	unregister_pernet_subsys(&iptap_net_ops);
+	/* A hook may still be running on another CPU: wait for it. */
+	synchronize_net();
+}
+
+module_init(iptap_init);
+module_exit(iptap_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("iptap developers");
+MODULE_DESCRIPTION("iptap: PKTAP capture of every IP packet with its process");
+MODULE_VERSION(IPTAP_VERSION);
+MODULE_ALIAS_RTNL_LINK("iptap");

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per network namespace state: the namespace's iptap devices, the
+ * netfilter hooks that feed them and the net.iptap sysctls.
+ *
+ * A namespace's hooks are registered when its first iptap device is
+ * created and unregistered when its last one goes, as XNU registers its
+ * IP filters on first create and removes them on last destroy: a
+ * namespace without iptap devices pays nothing.
+ */
+
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "iptap.h"
+
+unsigned int iptap_net_id __read_mostly;
+
+static unsigned int iptap_hook(void *priv, struct sk_buff *skb,
+			       const struct nf_hook_state *state)
+{
+	struct iptap_dev *idev;
+
+	/* Netfilter calls hooks inside an RCU read-side section. */
+	list_for_each_entry_rcu(idev, &iptap_net(state->net)->devices, list) {
+		/*
+		 * Only devices with a packet socket of their own get a copy:
+		 * dev_nit_active() would also be true for a "tcpdump -i any"
+		 * anywhere on the host.
+		 */
+		if (!list_empty(&idev->dev->ptype_all))
+			iptap_record_deliver(idev, skb, state);
+	}
+	return NF_ACCEPT;
+}
+
+/*
+ * First at both hooks: incoming packets are seen as they arrived, before
+ * defragmentation, conntrack, NAT and any firewall rule; outgoing ones as
+ * the socket sent them, before OUTPUT rules and NAT.  So a capture shows
+ * fragments as fragments, the addresses on the wire for incoming
+ * packets, and also the packets the firewall then drops.
+ */
+const struct nf_hook_ops iptap_hook_ops[4] = {
+	{
+		.hook		= iptap_hook,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= NF_IP_PRI_FIRST,
+	},
+	{
+		.hook		= iptap_hook,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= NF_IP_PRI_FIRST,
+	},
+	{
+		.hook		= iptap_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= NF_IP6_PRI_FIRST,
+	},
+	{
+		.hook		= iptap_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= NF_IP6_PRI_FIRST,
+	},
+};
+
+/* Called with RTNL held, from the device's ndo_init. */
+int iptap_net_attach(struct iptap_dev *idev)
+{
+	struct net *net = dev_net(idev->dev);
+	struct iptap_net *in = iptap_net(net);
+	int err;
+
+	ASSERT_RTNL();
+	if (!in->ndevices) {
+		err = nf_register_net_hooks(net, iptap_hook_ops,
+					    ARRAY_SIZE(iptap_hook_ops));
+		if (err)
+			return err;
+		iptap_dbg("hooks registered in netns %u\n", net->ns.inum);
+	}
+	in->ndevices++;
+	list_add_tail_rcu(&idev->list, &in->devices);
+	return 0;
+}
+
+/* Called with RTNL held, from the device's ndo_uninit. */
+void iptap_net_detach(struct iptap_dev *idev)
+{
+	struct net *net = dev_net(idev->dev);
+	struct iptap_net *in = iptap_net(net);
+
+	ASSERT_RTNL();
+	/* The core waits for an RCU grace period before freeing the device. */
+	list_del_rcu(&idev->list);
+	if (!--in->ndevices) {
+		nf_unregister_net_hooks(net, iptap_hook_ops,
+					ARRAY_SIZE(iptap_hook_ops));
+		iptap_dbg("hooks unregistered in netns %u\n", net->ns.inum);
+	}
+}
+
+/* Packet sockets receiving from @dev: its ETH_P_ALL handlers. */
+unsigned int iptap_tap_count(struct net_device *dev)
+{
+	struct packet_type *ptype;
+	unsigned int count = 0;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(ptype, &dev->ptype_all, list)
+		count++;
+	rcu_read_unlock();
+	return count;
+}
+
+static int iptap_total_tap_count(IPTAP_CTL_TABLE *table, int write,
+				 void *buffer, size_t *lenp, loff_t *ppos)
+{
+	struct iptap_net *in = table->data;
+	struct iptap_dev *idev;
+	unsigned int total = 0;
+	struct ctl_table tmp = {
+		.data	= &total,
+		.maxlen	= sizeof(total),
+		.mode	= table->mode,
+	};
+
+	if (write)
+		return -EPERM;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(idev, &in->devices, list)
+		total += iptap_tap_count(idev->dev);
+	rcu_read_unlock();
+	return proc_douintvec(&tmp, write, buffer, lenp, ppos);
+}
+
+static const struct ctl_table iptap_sysctl_template[] = {
+	{
+		.procname	= "total_tap_count",
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0444,
+		.proc_handler	= iptap_total_tap_count,
+	},
+	{ }
+};
+
+static int __net_init iptap_net_init(struct net *net)
+{
+	struct iptap_net *in = iptap_net(net);
+	struct ctl_table *table;
+
+	INIT_LIST_HEAD(&in->devices);
+	in->ndevices = 0;
+
+	table = kmemdup(iptap_sysctl_template, sizeof(iptap_sysctl_template),
+			GFP_KERNEL);
+	if (!table)
+		return -ENOMEM;
+	table[0].data = in;
+
+	in->sysctl = iptap_register_sysctl(net, "net/iptap", table,
+					   ARRAY_SIZE(iptap_sysctl_template) - 1);
+	if (!in->sysctl) {
+		kfree(table);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void __net_exit iptap_net_exit(struct net *net)
+{
+	struct iptap_net *in = iptap_net(net);
+	const struct ctl_table *table = in->sysctl->ctl_table_arg;
+
+	/* The namespace's devices, and so its hooks, are gone by now. */
+	WARN_ON_ONCE(in->ndevices);
+	unregister_net_sysctl_table(in->sysctl);
+	kfree(table);
+}
+
+struct pernet_operations iptap_net_ops = {
+	.init	= iptap_net_init,
+	.exit	= iptap_net_exit,
+	.id	= &iptap_net_id,
+	.size	= sizeof(struct iptap_net),
+};

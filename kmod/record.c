@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Building a PKTAP record from a packet and handing it to the packet
+ * sockets of one iptap device.
+ */
+
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/iptap.h>
+#include <linux/pkt_sched.h>
+#include <linux/skbuff.h>
+#include <net/ipv6.h>
+#include <net/netfilter/nf_conntrack.h>
+
+#include "iptap.h"
+
+static_assert(sizeof(struct iptap_pktap_hdr) == IPTAP_PKTAP_HDR_LEN);
+static_assert(offsetof(struct iptap_pktap_hdr, pth_flags) == 36);
+static_assert(offsetof(struct iptap_pktap_hdr, pth_svc) == 76);
+static_assert(offsetof(struct iptap_pktap_hdr, pth_flowid) == 108);
+static_assert(offsetof(struct iptap_pktap_hdr, pth_uuid) == 124);
+
+/* skb->priority & TC_PRIO_MAX, as pfifo_fast reads it, to pth_svc. */
+static const u32 iptap_prio_to_svc[TC_PRIO_MAX + 1] = {
+	[TC_PRIO_FILLER]		= IPTAP_SVC_BK_SYS,
+	[TC_PRIO_BULK]			= IPTAP_SVC_BK,
+	[TC_PRIO_INTERACTIVE_BULK]	= IPTAP_SVC_RD,
+	[TC_PRIO_INTERACTIVE]		= IPTAP_SVC_VO,
+	[TC_PRIO_CONTROL]		= IPTAP_SVC_CTL,
+};
+
+/* The number that ends an interface name: eth0 -> 0, lo -> 0. */
+static u16 iptap_ifunit(const char *name, size_t len)
+{
+	size_t start = len;
+	u32 unit = 0;
+
+	while (start && isdigit(name[start - 1]))
+		start--;
+	for (; start < len; start++) {
+		unit = unit * 10 + name[start] - '0';
+		if (unit > U16_MAX)
+			return 0;
+	}
+	return unit;
+}
+
+/*
+ * The transport protocol.  Read with skb_header_pointer(): the hooks
+ * must not change the original skb, not even its linear layout.  A
+ * non-first IPv6 fragment gives the protocol its first fragment carries;
+ * a chain of extension headers that cannot be walked gives the next
+ * header of the fixed header.
+ */
+static u32 iptap_ipproto(struct sk_buff *skb, u8 pf)
+{
+	unsigned int offset = 0;
+	u8 proto;
+	int ret;
+
+	if (pf == NFPROTO_IPV4) {
+		const struct iphdr *iph;
+		struct iphdr _iph;
+
+		iph = skb_header_pointer(skb, skb_network_offset(skb),
+					 sizeof(_iph), &_iph);
+		return iph ? iph->protocol : 0;
+	}
+
+	ret = ipv6_find_hdr(skb, &offset, -1, NULL, NULL);
+	if (ret >= 0)
+		return ret;
+	if (skb_copy_bits(skb, skb_network_offset(skb) +
+			  offsetof(struct ipv6hdr, nexthdr), &proto, 1))
+		return 0;
+	return proto;
+}
+
+static void iptap_fill_header(struct iptap_pktap_hdr *hdr, struct sk_buff *skb,
+			      const struct nf_hook_state *state, u32 flowid,
+			      ktime_t tstamp)
+{
+	bool out = state->hook == NF_INET_LOCAL_OUT;
+	const struct net_device *realdev = out ? state->out : state->in;
+	struct timespec64 ts = ktime_to_timespec64(tstamp);
+	size_t len;
+
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->pth_length = cpu_to_le32(sizeof(*hdr));
+	hdr->pth_type_next = cpu_to_le32(IPTAP_PTH_TYPE_PACKET);
+	hdr->pth_dlt = cpu_to_le32(IPTAP_DLT_NULL);
+	if (realdev) {
+		/* Bounded: a concurrent rename may be rewriting the name. */
+		len = strnlen(realdev->name, IFNAMSIZ - 1);
+		memcpy(hdr->pth_ifname, realdev->name, len);
+		hdr->pth_ifunit = cpu_to_le16(iptap_ifunit(hdr->pth_ifname, len));
+		hdr->pth_iftype = cpu_to_le16(realdev->type);
+	}
+	hdr->pth_flags = cpu_to_le32(out ? IPTAP_PTH_FLAG_DIR_OUT :
+					   IPTAP_PTH_FLAG_DIR_IN);
+	hdr->pth_protocol_family = cpu_to_le32(state->pf == NFPROTO_IPV4 ?
+					       IPTAP_AF_INET : IPTAP_AF_INET6);
+	hdr->pth_pid = cpu_to_le32(-1);
+	hdr->pth_epid = cpu_to_le32(-1);
+	hdr->pth_svc = cpu_to_le32(iptap_prio_to_svc[skb->priority & TC_PRIO_MAX]);
+	hdr->pth_flowid = cpu_to_le32(flowid);
+	hdr->pth_ipproto = cpu_to_le32(iptap_ipproto(skb, state->pf));
+	hdr->pth_tstamp_sec = cpu_to_le32((u32)ts.tv_sec);
+	hdr->pth_tstamp_usec = cpu_to_le32(ts.tv_nsec / NSEC_PER_USEC);
+}
+
+/* Hand @skb to every ETH_P_ALL handler of @dev, as the core's taps do. */
+static void iptap_deliver(struct sk_buff *skb, struct net_device *dev)
+{
+	struct packet_type *ptype, *pt_prev = NULL;
+	bool out = skb->pkt_type == PACKET_OUTGOING;
+
+	list_for_each_entry_rcu(ptype, &dev->ptype_all, list) {
+		if (out && READ_ONCE(ptype->ignore_outgoing))
+			continue;
+		if (pt_prev) {
+			refcount_inc(&skb->users);
+			pt_prev->func(skb, dev, pt_prev, dev);
+		}
+		pt_prev = ptype;
+	}
+	if (pt_prev)
+		pt_prev->func(skb, dev, pt_prev, dev);
+	else
+		consume_skb(skb);
+}
+
+void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
+			  const struct nf_hook_state *state)
+{
+	struct net_device *dev = idev->dev;
+	struct sk_buff *rec;
+	__le32 af;
+	u32 flowid;
+
+	/*
+	 * A private copy of the linear part with room for our header in
+	 * front; paged data (GSO payloads) is shared, not copied.  Pushing
+	 * into a clone would write into the original's head.
+	 */
+	rec = __pskb_copy_fclone(skb, IPTAP_RECORD_HLEN, GFP_ATOMIC, false);
+	if (!rec) {
+		atomic_long_inc(&idev->dropped);
+		dev_core_stats_rx_dropped_inc(dev);
+		iptap_dbg("%s: record lost, out of memory\n", dev->name);
+		return;
+	}
+
+	/* The copy carries the original's metadata: keep none of it. */
+	skb_dst_drop(rec);
+	nf_reset_ct(rec);
+	skb_ext_reset(rec);
+	skb_gso_reset(rec);		/* a record is one blob */
+	flowid = skb_get_hash(rec);	/* computed on the copy if unset */
+	/* pth_tstamp and the sockets' timestamp are the same instant. */
+	__net_timestamp(rec);
+
+	iptap_fill_header(skb_push(rec, IPTAP_RECORD_HLEN), skb, state, flowid,
+			  rec->tstamp);
+	af = cpu_to_le32(state->pf == NFPROTO_IPV4 ? IPTAP_AF_INET :
+						     IPTAP_AF_INET6);
+	memcpy(rec->data + IPTAP_PKTAP_HDR_LEN, &af, sizeof(af));
+	rec->dev = dev;
+	rec->protocol = 0;	/* a PKTAP record is no Ethernet payload */
+	rec->pkt_type = state->hook == NF_INET_LOCAL_OUT ? PACKET_OUTGOING :
+							   PACKET_HOST;
+	skb_reset_mac_header(rec);
+	skb_reset_network_header(rec);
+	skb_reset_transport_header(rec);
+
+	dev_lstats_add(dev, rec->len);
+
+	/* Packet sockets take their queue lock without disabling BHs. */
+	local_bh_disable();
+	iptap_deliver(rec, dev);
+	local_bh_enable();
+}

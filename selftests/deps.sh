@@ -1,0 +1,25 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install, from Debian's archive, what building and testing iptap needs.
+# Idempotent: installs only what is missing, touches nothing else.
+
+set -euo pipefail
+
+pkgs=(
+	build-essential kmod cpio xz-utils busybox-static qemu-system-x86
+	iproute2 iputils-ping ethtool nftables tcpdump tshark python3 sparse
+	socat
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	"${missing[@]}" >/dev/null

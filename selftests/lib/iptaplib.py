@@ -1,0 +1,231 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Helpers for the iptap selftests, which run as root inside the test VM.
+
+TAP output, shell commands, network namespaces, the module, and a capture
+of an iptap device through an AF_PACKET socket whose records are decoded
+here from their bytes, by Apple's PKTAP v1 offsets: deliberately not from
+the project's uapi header, so that a mistake there shows.
+"""
+
+import contextlib
+import ctypes
+import os
+import select
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+ROOT = os.environ.get("IPTAP_ROOT", os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..")))
+RELEASE = os.environ.get("IPTAP_RELEASE", os.uname().release)
+KO = os.path.join(ROOT, "build", RELEASE, "kmod", "iptap.ko")
+
+ETH_P_ALL = 0x0003
+PACKET_HOST = 0
+PACKET_OUTGOING = 4
+CLONE_NEWNET = 0x40000000
+PKTAP_LEN = 156
+DIR_IN = 0x1
+DIR_OUT = 0x2
+AF_DARWIN_INET = 2
+AF_DARWIN_INET6 = 30
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class Tap:
+    """Test Anything Protocol output; exit code 0 pass, 1 fail, 4 skip."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+        print("TAP version 13", flush=True)
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        print(("ok %d %s" if cond else "not ok %d %s") % (self.n, name),
+              flush=True)
+        if not cond:
+            self.failed += 1
+            if diag is not None:
+                for line in str(diag).splitlines():
+                    print("#   " + line, flush=True)
+        return cond
+
+    def eq(self, got, want, name):
+        return self.ok(got == want, name, "got %r, want %r" % (got, want))
+
+    def diag(self, msg):
+        for line in str(msg).splitlines():
+            print("# " + line, flush=True)
+
+    def skip_all(self, why):
+        print("1..0 # SKIP %s" % why, flush=True)
+        sys.exit(4)
+
+    def done(self):
+        print("1..%d" % self.n, flush=True)
+        sys.exit(1 if self.failed or not self.n else 0)
+
+
+def sh(cmd, check=True, ns=None, **kw):
+    """Run a shell command, in network namespace ns if given."""
+    if ns:
+        cmd = "ip netns exec %s sh -c %s" % (ns, _quote(cmd))
+    r = subprocess.run(cmd, shell=True, capture_output=True, text=True, **kw)
+    if check and r.returncode:
+        raise RuntimeError("%s: exit %d: %s" % (cmd, r.returncode,
+                                                 r.stderr.strip()))
+    return r
+
+
+def bg(cmd, ns=None):
+    """Start a shell command in the background."""
+    if ns:
+        cmd = "ip netns exec %s sh -c %s" % (ns, _quote(cmd))
+    return subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def load_module():
+    sh("modprobe -a nf_socket_ipv4 nf_socket_ipv6", check=False)
+    if not os.path.isdir("/sys/module/iptap"):
+        sh("insmod %s" % KO)
+
+
+def unload_module():
+    sh("rmmod iptap", check=False)
+
+
+@contextlib.contextmanager
+def netns(name):
+    """Enter network namespace name (from ip netns) for this thread."""
+    old = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    new = os.open("/run/netns/%s" % name, os.O_RDONLY) if name else None
+    try:
+        if new is not None and _libc.setns(new, CLONE_NEWNET):
+            raise OSError(ctypes.get_errno(), "setns")
+        yield
+    finally:
+        if _libc.setns(old, CLONE_NEWNET):
+            raise OSError(ctypes.get_errno(), "setns back")
+        os.close(old)
+        if new is not None:
+            os.close(new)
+
+
+def veth_pair(ns_a, ns_b, dev_a="va1", dev_b="vb1", v4=("10.0.0.1",
+              "10.0.0.2"), v6=("fd00::1", "fd00::2"), mtu=1500):
+    """Two namespaces joined by a veth, with IPv4 /24 and IPv6 /64."""
+    for ns in (ns_a, ns_b):
+        sh("ip netns add %s" % ns)
+        sh("ip -n %s link set lo up" % ns)
+    sh("ip link add %s netns %s mtu %d type veth peer name %s netns %s mtu %d"
+       % (dev_a, ns_a, mtu, dev_b, ns_b, mtu))
+    for ns, dev, a4, a6 in ((ns_a, dev_a, v4[0], v6[0]),
+                            (ns_b, dev_b, v4[1], v6[1])):
+        sh("ip -n %s addr add %s/24 dev %s" % (ns, a4, dev))
+        sh("ip -n %s addr add %s/64 dev %s nodad" % (ns, a6, dev))
+        sh("ip -n %s link set %s up" % (ns, dev))
+
+
+def iptap_add(name="iptap0", ns=None):
+    sh("ip %s link add %s type iptap" % ("-n " + ns if ns else "", name))
+
+
+def sysfs(dev, attr, ns=None):
+    """Read a device's sysfs attribute.  sysfs shows the devices of the
+    namespace it was mounted in, and ip netns exec mounts its own."""
+    cmd = "cat /sys/class/net/%s/%s" % (dev, attr)
+    if ns:
+        cmd = "ip netns exec %s %s" % (ns, cmd)
+    return sh(cmd).stdout.strip()
+
+
+def parse_record(data):
+    """Decode a PKTAP v1 record (header, DLT_NULL AF word, packet)."""
+    if len(data) < PKTAP_LEN + 4:
+        return None
+    u32 = lambda off: struct.unpack_from("<I", data, off)[0]
+    s32 = lambda off: struct.unpack_from("<i", data, off)[0]
+    u16 = lambda off: struct.unpack_from("<H", data, off)[0]
+    cstr = lambda off, n: data[off:off + n]
+    return {
+        "length": u32(0), "type_next": u32(4), "dlt": u32(8),
+        "ifname_raw": cstr(12, 24),
+        "ifname": cstr(12, 24).split(b"\0")[0].decode(),
+        "flags": u32(36), "family": u32(40), "pre": u32(44), "post": u32(48),
+        "pid": s32(52), "comm_raw": cstr(56, 17),
+        "comm": cstr(56, 17).split(b"\0")[0].decode(errors="replace"),
+        "pad1": cstr(73, 3), "svc": u32(76), "iftype": u16(80),
+        "ifunit": u16(82), "epid": s32(84), "ecomm_raw": cstr(88, 17),
+        "ecomm": cstr(88, 17).split(b"\0")[0].decode(errors="replace"),
+        "pad2": cstr(105, 3), "flowid": u32(108), "ipproto": u32(112),
+        "sec": u32(116), "usec": u32(120), "uuid": cstr(124, 16),
+        "euuid": cstr(140, 16), "af": u32(156), "packet": data[160:],
+        "raw": data,
+    }
+
+
+def ip_summary(rec):
+    """(src, dst, proto, total length) of the record's IP packet."""
+    p = rec["packet"]
+    if rec["af"] == AF_DARWIN_INET:
+        return (socket.inet_ntop(socket.AF_INET, p[12:16]),
+                socket.inet_ntop(socket.AF_INET, p[16:20]), p[9],
+                struct.unpack_from(">H", p, 2)[0])
+    return (socket.inet_ntop(socket.AF_INET6, p[8:24]),
+            socket.inet_ntop(socket.AF_INET6, p[24:40]), p[6],
+            40 + struct.unpack_from(">H", p, 4)[0])
+
+
+class Capture:
+    """An AF_PACKET socket on an iptap device, as tcpdump would open it."""
+
+    def __init__(self, dev="iptap0", ns=None, sock_type=socket.SOCK_RAW):
+        with netns(ns):
+            self.sock = socket.socket(socket.AF_PACKET, sock_type,
+                                      socket.htons(ETH_P_ALL))
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                                 32 << 20)
+            self.sock.bind((dev, ETH_P_ALL))
+        self.dev = dev
+
+    def read(self, settle=0.5, limit=100000):
+        """Records that arrive until none has for settle seconds:
+        a list of (pkttype, decoded record)."""
+        out = []
+        while len(out) < limit:
+            r, _, _ = select.select([self.sock], [], [], settle)
+            if not r:
+                break
+            data, addr = self.sock.recvfrom(1 << 18)
+            out.append((addr[2], parse_record(data)))
+        return out
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+def write_pcap(path, records, linktype=258):
+    """A classic pcap file of raw records (bytes)."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144,
+                            linktype))
+        for raw in records:
+            t = time.time()
+            f.write(struct.pack("<IIII", int(t), int((t % 1) * 1e6),
+                                len(raw), len(raw)))
+            f.write(raw)

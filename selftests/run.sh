@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run.sh [-k RELEASE]... [TEST]...: run selftests in the VM on every
+# kernel of the matrix (or the ones named), one boot per kernel, showing
+# progress, and end with the line "N passed, N failed, N skipped" that
+# counts (test, kernel) pairs.  Tests default to every executable in
+# selftests/iptap/.
+#
+# A test fails when it exits non-zero (4 is a skip), when the kernel
+# log between its begin and end markers reports a problem, or when the
+# guest dies or hangs before it ends.  A kernel report outside any test
+# (boot, shutdown) fails the pseudo-test "kernel-log" of that kernel.
+# Logs are kept in build/selftests/<release>/.  IPTAP_SMP (default 2)
+# and IPTAP_QEMU_OPTS choose the VM's CPUs and QEMU options.
+
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+releases=()
+while getopts "k:" opt; do
+	case $opt in
+	k) releases+=("$OPTARG") ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ ${#releases[@]} -gt 0 ] || mapfile -t releases < <("$here/vm/kernels.sh" list)
+if [ $# -gt 0 ]; then
+	tests=("$@")
+else
+	mapfile -t tests < <(find "$here/iptap" -maxdepth 1 -type f -perm -u+x | sort)
+fi
+
+test_timeout=${IPTAP_TEST_TIMEOUT:-300}
+pass=0 fail=0 skip=0
+
+# Lines of LOG between the begin and end markers of test NAME.
+segment() {
+	sed -n "/iptap-selftest: begin $2\$/,/iptap-selftest: end $2\$/p" "$1"
+}
+
+outside() {
+	sed '/iptap-selftest: begin /,/iptap-selftest: end /d' "$1"
+}
+
+for rel in "${releases[@]}"; do
+	out=$root/build/selftests/$rel
+	rm -rf "$out"
+	mkdir -p "$out"
+	script=$out/guest.sh
+	{
+		echo "exec selftests/vm/guest-run.sh $test_timeout \\"
+		for t in "${tests[@]}"; do
+			echo "	$(realpath --relative-to="$root" "$t") \\"
+		done
+		echo
+	} >"$script"
+
+	echo "=== $rel: ${#tests[@]} tests"
+	touch "$out/output.log"
+	tail -n +1 -F "$out/output.log" 2>/dev/null | sed -u -n "s/^# running /  [$rel] running /p" &
+	tailer=$!
+	total_timeout=$(( (${#tests[@]} + 1) * test_timeout + 120 ))
+	vmopts=(-k "$rel" -o "$out" -t "$total_timeout" -s "${IPTAP_SMP:-2}")
+	[ -n "${IPTAP_QEMU_OPTS:-}" ] && vmopts+=(-q "$IPTAP_QEMU_OPTS")
+	"$here/vm/vm.sh" "${vmopts[@]}" "$script" >"$out/vm.log" 2>&1
+	vmrc=$?
+	kill "$tailer" 2>/dev/null
+	wait "$tailer" 2>/dev/null
+
+	for t in "${tests[@]}"; do
+		name=$(basename "$t")
+		rc=$(sed -n "s/^RESULT $name \([0-9]*\)\$/\1/p" "$out/output.log" | tail -n1)
+		why=""
+		if [ -z "$rc" ]; then
+			why="the guest died or hung before it ended"
+		elif ! segment "$out/kernel.log" "$name" | "$here/vm/check-log.sh" >"$out/$name.kernel-problems"; then
+			why="kernel reported: $(head -n1 "$out/$name.kernel-problems")"
+		elif [ "$rc" = 4 ]; then
+			skip=$((skip + 1))
+			echo "ok - [$rel] $name # SKIP $(grep -m1 -i 'skip' "$out/$name.log" 2>/dev/null)"
+			continue
+		elif [ "$rc" != 0 ]; then
+			why="exit code $rc"
+		fi
+		if [ -z "$why" ]; then
+			pass=$((pass + 1))
+			echo "ok - [$rel] $name"
+		else
+			fail=$((fail + 1))
+			echo "not ok - [$rel] $name: $why"
+			[ -f "$out/$name.log" ] && grep -E '^not ok' "$out/$name.log" | sed 's/^/#   /' | head -n 20
+		fi
+	done
+	if ! outside "$out/kernel.log" | "$here/vm/check-log.sh" >"$out/kernel-problems.log"; then
+		fail=$((fail + 1))
+		echo "not ok - [$rel] kernel-log: $(head -n1 "$out/kernel-problems.log")"
+	fi
+	[ "$vmrc" -eq 124 ] && echo "#   [$rel] the VM did not finish: see $out/kernel.log"
+done
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vm.sh: boot one of the matrix kernels under QEMU (TCG) on the host's
+# own root filesystem, run a shell script inside and report.
+#
+#   vm.sh -k RELEASE -o OUTDIR [-s SMP] [-m MEM] [-t TIMEOUT]
+#         [-q "QEMU OPTIONS"] SCRIPT
+#
+# SCRIPT runs in the guest as root from the project folder, with
+# IPTAP_RELEASE, IPTAP_ROOT and IPTAP_RESULTS (a writable folder shared
+# with OUTDIR) in its environment.  OUTDIR receives kernel.log (the guest
+# kernel's console), output.log (the script's output) and exit-code.
+#
+# The exit code is the script's, or 125 when the kernel log reports a
+# problem (see check-log.sh), or 124 when the guest did not finish in
+# TIMEOUT seconds or died before the script did.
+
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+rel="" out="" smp=2 mem=2048 tmo=600 qopts="-accel tcg,thread=multi"
+
+while getopts "k:o:s:m:t:q:" opt; do
+	case $opt in
+	k) rel=$OPTARG ;;
+	o) out=$OPTARG ;;
+	s) smp=$OPTARG ;;
+	m) mem=$OPTARG ;;
+	t) tmo=$OPTARG ;;
+	q) qopts=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+if [ -z "$rel" ] || [ -z "$out" ] || [ $# -ne 1 ]; then
+	echo "usage: $0 -k RELEASE -o OUTDIR [-s SMP] [-m MB] [-t SECONDS] [-q QEMU-OPTIONS] SCRIPT" >&2
+	exit 2
+fi
+script=$1
+
+kdir=${IPTAP_KERNELS:-$root/build/kernels}/$rel
+[ -f "$kdir/.done" ] || "$here/kernels.sh" fetch "$(dirname "$kdir")" "$rel"
+initrd=$kdir/initramfs.gz
+if [ ! -f "$initrd" ] || [ "$initrd" -ot "$here/initramfs-init" ] ||
+   [ "$initrd" -ot "$here/initramfs.sh" ]; then
+	"$here/initramfs.sh" "$kdir" "$rel" "$initrd"
+fi
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+rm -f "$out/kernel.log" "$out/output.log" "$out/exit-code"
+cp "$script" "$out/cmd"
+
+# shellcheck disable=SC2086 # qopts is a list of options
+timeout --signal=KILL "$tmo" qemu-system-x86_64 $qopts \
+	-smp "$smp" -m "$mem" -nodefaults -display none -no-reboot \
+	-kernel "$kdir/vmlinuz" -initrd "$initrd" \
+	-append "console=ttyS0 loglevel=7 panic=-1 oops=panic IPTAP_ROOT=$root IPTAP_RELEASE=$rel IPTAP_KMODS=$kdir/root/lib/modules" \
+	-serial "file:$out/kernel.log" -serial "file:$out/output.log" \
+	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+	-virtfs "local,path=$out,mount_tag=results,security_model=none" \
+	</dev/null >"$out/qemu.log" 2>&1 || true
+sed -i 's/\r$//' "$out/output.log" 2>/dev/null || true
+
+if ! "$here/check-log.sh" "$out/kernel.log" >"$out/kernel-problems.log"; then
+	echo "vm.sh: the guest kernel reported a problem:" >&2
+	head -n 20 "$out/kernel-problems.log" >&2
+	exit 125
+fi
+if [ ! -s "$out/exit-code" ]; then
+	echo "vm.sh: the guest did not finish (hung, crashed or timed out after ${tmo}s)" >&2
+	exit 124
+fi
+exit "$(cat "$out/exit-code")"
