@@ -9,6 +9,7 @@ the project's uapi header, so that a mistake there shows.
 
 import contextlib
 import ctypes
+import errno
 import os
 import select
 import socket
@@ -205,7 +206,12 @@ class Capture:
             r, _, _ = select.select([self.sock], [], [], settle)
             if not r:
                 break
-            data, addr = self.sock.recvfrom(1 << 18)
+            try:
+                data, addr = self.sock.recvfrom(1 << 18)
+            except OSError as e:
+                if e.errno == errno.ENETDOWN:   # the device went away
+                    break
+                raise
             out.append((addr[2], parse_record(data)))
         return out
 

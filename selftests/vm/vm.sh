@@ -62,7 +62,6 @@ timeout --signal=KILL "$tmo" qemu-system-x86_64 $qopts \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$out,mount_tag=results,security_model=none" \
 	</dev/null >"$out/qemu.log" 2>&1 || true
-sed -i 's/\r$//' "$out/output.log" 2>/dev/null || true
 
 if ! "$here/check-log.sh" "$out/kernel.log" >"$out/kernel-problems.log"; then
 	echo "vm.sh: the guest kernel reported a problem:" >&2
