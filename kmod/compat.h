@@ -27,7 +27,10 @@ static inline void iptap_set_lltx_netns_local(struct net_device *dev)
 #endif
 }
 
-/* 6.11 made ctl_table handlers take a const table. */
+/*
+ * 6.11 made ctl_table handlers take a const table; no macro tells the
+ * two apart, hence the one version test of the module.
+ */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
 #define IPTAP_CTL_TABLE const struct ctl_table
 #else

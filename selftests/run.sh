@@ -3,7 +3,7 @@
 #
 # run.sh [-k RELEASE]... [TEST]...: run selftests in the VM on every
 # kernel of the matrix (or the ones named), one boot per kernel, showing
-# progress, and end with the line "N passed, N failed, N skipped" that
+# progress, and end with the line "selftests: N passed, N failed, N skipped" that
 # counts (test, kernel) pairs.  Tests default to every executable in
 # selftests/iptap/.
 #
@@ -36,13 +36,15 @@ fi
 test_timeout=${IPTAP_TEST_TIMEOUT:-300}
 pass=0 fail=0 skip=0
 
-# Lines of LOG between the begin and end markers of test NAME.
+# Lines of LOG between the begin and end markers of test NAME (the
+# serial console ends lines with CR LF).
 segment() {
-	sed -n "/iptap-selftest: begin $2\$/,/iptap-selftest: end $2\$/p" "$1"
+	tr -d '\r' <"$1" |
+		sed -n "/iptap-selftest: begin $2\$/,/iptap-selftest: end $2\$/p"
 }
 
 outside() {
-	sed '/iptap-selftest: begin /,/iptap-selftest: end /d' "$1"
+	tr -d '\r' <"$1" | sed '/iptap-selftest: begin /,/iptap-selftest: end /d'
 }
 
 for rel in "${releases[@]}"; do
@@ -74,10 +76,10 @@ for rel in "${releases[@]}"; do
 		name=$(basename "$t")
 		rc=$(sed -n "s/^RESULT $name \([0-9]*\)\$/\1/p" "$out/output.log" | tail -n1)
 		why=""
-		if [ -z "$rc" ]; then
-			why="the guest died or hung before it ended"
-		elif ! segment "$out/kernel.log" "$name" | "$here/vm/check-log.sh" >"$out/$name.kernel-problems"; then
+		if ! segment "$out/kernel.log" "$name" | "$here/vm/check-log.sh" >"$out/$name.kernel-problems"; then
 			why="kernel reported: $(head -n1 "$out/$name.kernel-problems")"
+		elif [ -z "$rc" ]; then
+			why="the guest died or hung before it ended"
 		elif [ "$rc" = 4 ]; then
 			skip=$((skip + 1))
 			echo "ok - [$rel] $name # SKIP $(grep -m1 -i 'skip' "$out/$name.log" 2>/dev/null)"
@@ -101,5 +103,5 @@ for rel in "${releases[@]}"; do
 	[ "$vmrc" -eq 124 ] && echo "#   [$rel] the VM did not finish: see $out/kernel.log"
 done
 
-echo "$pass passed, $fail failed, $skip skipped"
+echo "selftests: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -32,6 +32,7 @@ enum {
 	IFLA_IPTAP_UNSPEC,
 	__IFLA_IPTAP_MAX,
 };
+
 #define IFLA_IPTAP_MAX		(__IFLA_IPTAP_MAX - 1)
 
 #define IPTAP_LINKTYPE_PKTAP	258	/* pcap link type of a capture */

@@ -1,0 +1,39 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh: everything "make check" runs, after "make matrix" has built
+# the module for every kernel: the static checks, the harness's own
+# tests, and every selftest in the VM on every kernel.  Ends with one
+# line, "N passed, N failed, N skipped", the sum over all of them, and
+# exits non-zero on any failure.
+
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+pass=0 fail=0 skip=0
+
+run() {
+	local log summary p f s
+
+	log=$(mktemp)
+	"$@" 2>&1 | tee "$log"
+	summary=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n1)
+	if [ -z "$summary" ]; then
+		echo "not ok - $*: ended without a summary"
+		fail=$((fail + 1))
+	else
+		p=$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$summary")
+		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$summary")
+		s=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$summary")
+		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + ${s:-0}))
+	fi
+	rm -f "$log"
+}
+
+start=$(date +%s)
+run "$here/lint.sh"
+run "$here/harness/test-harness.sh"
+run "$here/run.sh"
+echo "# make check took $(( $(date +%s) - start ))s"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
