@@ -15,7 +15,7 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs tmpfs /tmp
+# /tmp stays the overlay's (writable, in memory): the project may live there.
 mount -t tmpfs tmpfs /run
 mkdir -p /run/netns
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
@@ -26,7 +26,10 @@ stty -F /dev/ttyS1 raw -echo 2>/dev/null
 exec >/dev/ttyS1 2>&1 </dev/null
 
 export IPTAP_RESULTS=/iptap-results
-cd "$IPTAP_ROOT" || poweroff -f
+if ! cd "$IPTAP_ROOT"; then
+	echo "guest-init: no $IPTAP_ROOT in the guest" >/dev/ttyS0
+	poweroff -f
+fi
 sh "$IPTAP_RESULTS/cmd"
 echo $? >"$IPTAP_RESULTS/exit-code"
 sync
