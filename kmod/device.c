@@ -63,14 +63,30 @@ static int iptap_dev_init(struct net_device *dev)
 {
 	struct iptap_dev *idev = netdev_priv(dev);
 
+	int err;
+
 	idev->dev = dev;
 	atomic_long_set(&idev->dropped, 0);
-	return iptap_net_attach(idev);
+	atomic_long_set(&idev->unattributed, 0);
+	/* Whoever creates the device decides which PIDs it may show. */
+	idev->pid_ns = get_pid_ns(task_active_pid_ns(current));
+	err = iptap_net_attach(idev);
+	if (err)
+		put_pid_ns(idev->pid_ns);
+	return err;
 }
 
 static void iptap_dev_uninit(struct net_device *dev)
 {
 	iptap_net_detach(netdev_priv(dev));
+}
+
+/* After an RCU grace period: no hook can be using the device any more. */
+static void iptap_dev_free(struct net_device *dev)
+{
+	struct iptap_dev *idev = netdev_priv(dev);
+
+	put_pid_ns(idev->pid_ns);
 }
 
 static void iptap_get_stats64(struct net_device *dev,
@@ -117,9 +133,19 @@ static ssize_t dropped_show(struct device *d, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(dropped);
 
+static ssize_t unattributed_show(struct device *d,
+				 struct device_attribute *attr, char *buf)
+{
+	struct iptap_dev *idev = netdev_priv(to_net_dev(d));
+
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&idev->unattributed));
+}
+static DEVICE_ATTR_RO(unattributed);
+
 static struct attribute *iptap_attrs[] = {
 	&dev_attr_tap_count.attr,
 	&dev_attr_dropped.attr,
+	&dev_attr_unattributed.attr,
 	NULL,
 };
 
@@ -144,6 +170,7 @@ static void iptap_setup(struct net_device *dev)
 	dev->sysfs_groups[0] = &iptap_group;
 	dev->pcpu_stat_type = NETDEV_PCPU_STAT_LSTATS;
 	dev->needs_free_netdev = true;
+	dev->priv_destructor = iptap_dev_free;
 	/*
 	 * Refuse moves to another namespace: a device captures the packets
 	 * of the namespace it was created in, for that namespace's admin.

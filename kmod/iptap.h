@@ -8,8 +8,11 @@
 #include <linux/list.h>
 #include <linux/netdevice.h>
 #include <linux/netfilter.h>
+#include <linux/pid_namespace.h>
+#include <linux/sched.h>
 #include <linux/sysctl.h>
 #include <net/netns/generic.h>
+#include <net/sock.h>
 
 #define IPTAP_VERSION	"0.1.0"
 
@@ -17,8 +20,36 @@
 struct iptap_dev {
 	struct list_head list;		/* in iptap_net::devices */
 	struct net_device *dev;
+	/* PIDs are shown as the device's creator sees them. */
+	struct pid_namespace *pid_ns;
 	struct nf_hook_ops egress_ops;	/* refuses what is written to us */
 	atomic_long_t dropped;		/* records lost to allocation failure */
+	atomic_long_t unattributed;	/* a local socket's, owner unknown */
+};
+
+/* A process as recorded: its thread group and the group leader's name. */
+struct iptap_proc {
+	struct pid *tgid;
+	char comm[TASK_COMM_LEN];
+};
+
+/* What owner.c knows of a socket (or of a ping identifier). */
+struct iptap_owner {
+	struct hlist_node node;
+	struct rcu_head rcu;
+	u64 key;
+	const struct net *net;		/* an identity, never dereferenced */
+	unsigned long used;		/* jiffies, for expiry */
+	struct iptap_proc last;		/* the last process that used it */
+	struct iptap_proc creator;	/* the process that created it */
+};
+
+/* The result of attribute.c for one packet; valid under RCU. */
+struct iptap_attr {
+	const struct iptap_proc *last;		/* NULL: no process */
+	const struct iptap_proc *creator;	/* NULL: same as last */
+	bool unattributed;	/* a process's socket, whose owner is unknown */
+	struct iptap_proc cur;	/* storage when last is the running task */
 };
 
 /* Per network namespace state. */
@@ -44,6 +75,13 @@ static inline struct iptap_net *iptap_net(const struct net *net)
 	return net_generic(net, iptap_net_id);
 }
 
+/* A socket of a process (not the kernel's) speaking IPv4 or IPv6. */
+static inline bool iptap_sock_is_user_ip(const struct sock *sk)
+{
+	return (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
+	       !sk->sk_kern_sock;
+}
+
 /* device.c */
 extern struct rtnl_link_ops iptap_link_ops;
 
@@ -55,6 +93,28 @@ unsigned int iptap_tap_count(struct net_device *dev);
 
 /* record.c */
 void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
-			  const struct nf_hook_state *state);
+			  const struct nf_hook_state *state,
+			  const struct iptap_attr *attr);
+
+/* attribute.c */
+void iptap_attribute(struct sk_buff *skb, const struct nf_hook_state *state,
+		     struct iptap_attr *a);
+
+/* owner.c */
+int iptap_owners_init(void);
+void iptap_owners_exit(void);
+void iptap_owners_scan(struct net *net);
+void iptap_owners_forget_net(const struct net *net);
+u64 iptap_sock_cookie(struct sock *sk);
+u64 iptap_ping_key(u8 family, u16 id);
+const struct iptap_owner *iptap_owner_find(u64 key, const struct net *net);
+void iptap_owner_note_sock(struct sock *sk, bool created);
+void iptap_owner_inherit(struct sock *sk, struct sock *listener);
+void iptap_owner_note_ping(const struct net *net, u8 family, u16 id);
+void iptap_owner_forget_sock(struct sock *sk);
+
+/* probes.c */
+int iptap_probes_get(void);
+void iptap_probes_put(void);
 
 #endif /* _IPTAP_H */

@@ -20,26 +20,38 @@ static int __init iptap_init(void)
 {
 	int err;
 
+	err = iptap_owners_init();
+	if (err)
+		return err;
+
 	/*
 	 * A subsystem, not a device, so that a dying namespace has deleted
 	 * its iptap devices (and with them our hooks) before our exit runs.
 	 */
 	err = register_pernet_subsys(&iptap_net_ops);
 	if (err)
-		return err;
+		goto err_owners;
 
 	err = rtnl_link_register(&iptap_link_ops);
 	if (err)
-		unregister_pernet_subsys(&iptap_net_ops);
+		goto err_pernet;
+	return 0;
+
+err_pernet:
+	unregister_pernet_subsys(&iptap_net_ops);
+err_owners:
+	iptap_owners_exit();
 	return err;
 }
 
 static void __exit iptap_exit(void)
 {
+	/* Deleting the last device also removes the hooks and probes. */
 	rtnl_link_unregister(&iptap_link_ops);
 	unregister_pernet_subsys(&iptap_net_ops);
 	/* A hook may still be running on another CPU: wait for it. */
 	synchronize_net();
+	iptap_owners_exit();
 }
 
 module_init(iptap_init);

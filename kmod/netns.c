@@ -21,7 +21,9 @@ unsigned int iptap_net_id __read_mostly;
 static unsigned int iptap_hook(void *priv, struct sk_buff *skb,
 			       const struct nf_hook_state *state)
 {
+	struct iptap_attr attr;
 	struct iptap_dev *idev;
+	bool attributed = false;
 
 	/* Netfilter calls hooks inside an RCU read-side section. */
 	list_for_each_entry_rcu(idev, &iptap_net(state->net)->devices, list) {
@@ -30,8 +32,13 @@ static unsigned int iptap_hook(void *priv, struct sk_buff *skb,
 		 * dev_nit_active() would also be true for a "tcpdump -i any"
 		 * anywhere on the host.
 		 */
-		if (!list_empty(&idev->dev->ptype_all))
-			iptap_record_deliver(idev, skb, state);
+		if (list_empty(&idev->dev->ptype_all))
+			continue;
+		if (!attributed) {
+			iptap_attribute(skb, state, &attr);
+			attributed = true;
+		}
+		iptap_record_deliver(idev, skb, state, &attr);
 	}
 	return NF_ACCEPT;
 }
@@ -78,14 +85,21 @@ int iptap_net_attach(struct iptap_dev *idev)
 	int err;
 
 	ASSERT_RTNL();
+	err = iptap_probes_get();
+	if (err)
+		return err;
 	if (!in->ndevices) {
 		err = nf_register_net_hooks(net, iptap_hook_ops,
 					    ARRAY_SIZE(iptap_hook_ops));
-		if (err)
+		if (err) {
+			iptap_probes_put();
 			return err;
+		}
 		iptap_dbg("hooks registered in netns %u\n", net->ns.inum);
 	}
-	in->ndevices++;
+	/* The probes see new sockets from now on; find the older ones. */
+	if (!in->ndevices++)
+		iptap_owners_scan(net);
 	list_add_tail_rcu(&idev->list, &in->devices);
 	return 0;
 }
@@ -103,7 +117,9 @@ void iptap_net_detach(struct iptap_dev *idev)
 		nf_unregister_net_hooks(net, iptap_hook_ops,
 					ARRAY_SIZE(iptap_hook_ops));
 		iptap_dbg("hooks unregistered in netns %u\n", net->ns.inum);
+		iptap_owners_forget_net(net);
 	}
+	iptap_probes_put();
 }
 
 /* Packet sockets receiving from @dev: its ETH_P_ALL handlers. */

@@ -76,8 +76,28 @@ static u32 iptap_ipproto(struct sk_buff *skb, u8 pf)
 	return proto;
 }
 
+/*
+ * A process as the device's creator sees it: -1 and no name when it is
+ * not visible in the creator's PID namespace (or there is no process).
+ */
+static void iptap_fill_proc(__le32 *pid, char *comm,
+			    const struct iptap_proc *p,
+			    struct pid_namespace *ns)
+{
+	pid_t nr = p ? pid_nr_ns(p->tgid, ns) : 0;
+
+	if (!nr) {
+		*pid = cpu_to_le32(-1);
+		return;
+	}
+	*pid = cpu_to_le32(nr);
+	memcpy(comm, p->comm, strnlen(p->comm, TASK_COMM_LEN - 1));
+}
+
 static void iptap_fill_header(struct iptap_pktap_hdr *hdr, struct sk_buff *skb,
-			      const struct nf_hook_state *state, u32 flowid,
+			      const struct nf_hook_state *state,
+			      const struct iptap_attr *attr,
+			      struct pid_namespace *ns, u32 flowid,
 			      ktime_t tstamp)
 {
 	bool out = state->hook == NF_INET_LOCAL_OUT;
@@ -100,8 +120,9 @@ static void iptap_fill_header(struct iptap_pktap_hdr *hdr, struct sk_buff *skb,
 					   IPTAP_PTH_FLAG_DIR_IN);
 	hdr->pth_protocol_family = cpu_to_le32(state->pf == NFPROTO_IPV4 ?
 					       IPTAP_AF_INET : IPTAP_AF_INET6);
-	hdr->pth_pid = cpu_to_le32(-1);
-	hdr->pth_epid = cpu_to_le32(-1);
+	iptap_fill_proc(&hdr->pth_pid, hdr->pth_comm, attr->last, ns);
+	iptap_fill_proc(&hdr->pth_epid, hdr->pth_ecomm,
+			attr->creator ?: attr->last, ns);
 	hdr->pth_svc = cpu_to_le32(iptap_prio_to_svc[skb->priority & TC_PRIO_MAX]);
 	hdr->pth_flowid = cpu_to_le32(flowid);
 	hdr->pth_ipproto = cpu_to_le32(iptap_ipproto(skb, state->pf));
@@ -131,7 +152,8 @@ static void iptap_deliver(struct sk_buff *skb, struct net_device *dev)
 }
 
 void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
-			  const struct nf_hook_state *state)
+			  const struct nf_hook_state *state,
+			  const struct iptap_attr *attr)
 {
 	struct net_device *dev = idev->dev;
 	struct sk_buff *rec;
@@ -160,8 +182,10 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 	/* pth_tstamp and the sockets' timestamp are the same instant. */
 	__net_timestamp(rec);
 
-	iptap_fill_header(skb_push(rec, IPTAP_RECORD_HLEN), skb, state, flowid,
-			  rec->tstamp);
+	iptap_fill_header(skb_push(rec, IPTAP_RECORD_HLEN), skb, state, attr,
+			  idev->pid_ns, flowid, rec->tstamp);
+	if (attr->unattributed)
+		atomic_long_inc(&idev->unattributed);
 	af = cpu_to_le32(state->pf == NFPROTO_IPV4 ? IPTAP_AF_INET :
 						     IPTAP_AF_INET6);
 	memcpy(rec->data + IPTAP_PKTAP_HDR_LEN, &af, sizeof(af));

@@ -99,10 +99,7 @@ with Capture(ns="w") as cap:
     t.ok(tx_dropped() > before, "IP sent through the device is dropped")
 
     recs = cap.read()
-    t.ok(all(r and r["length"] == 156 and r["type_next"] == 1
-             for _, r in recs),
-         "every frame the listener got is a real record",
-         [r["raw"][:16].hex() if r else None for _, r in recs])
+    # Tap.done() checks that every frame was a real record.
     t.ok(not any(r and b"forged" in r["raw"] for _, r in recs),
          "the forged record never reached the listener")
     pings = [r for _, r in recs if r and r["ifname"] == "iptap0" and

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attribution on the packet path: the process a packet belongs to.
+ *
+ * Outgoing packets carry their socket; incoming ones are matched to the
+ * local socket that will receive them with the lookup xt_socket uses.
+ * The owner then comes from the socket's record (owner.c), or, for a
+ * packet sent in task context, from the sending task itself.  Nothing
+ * here sleeps, allocates on the common path or takes a lock the stack's
+ * own socket lookup would not take.
+ */
+
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <net/addrconf.h>
+#include <net/inet_sock.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/netfilter/nf_socket.h>
+#include <net/route.h>
+#include <net/sock.h>
+
+#include "iptap.h"
+
+/* An echo request or reply: its ICMP identifier, else -1. */
+static int iptap_echo_id(struct sk_buff *skb, u8 pf, bool request)
+{
+	unsigned int off = 0;
+	struct icmphdr _ih;
+	const struct icmphdr *ih;
+	u8 type;
+	int proto;
+
+	if (pf == NFPROTO_IPV4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		if (iph->protocol != IPPROTO_ICMP ||
+		    iph->frag_off & htons(IP_OFFSET))
+			return -1;
+		off = skb_network_offset(skb) + iph->ihl * 4;
+		type = request ? ICMP_ECHO : ICMP_ECHOREPLY;
+	} else {
+		unsigned short frag = 0;
+
+		/* ipv6_find_hdr() reads a non-zero offset as an inner header. */
+		proto = ipv6_find_hdr(skb, &off, -1, &frag, NULL);
+		if (proto != IPPROTO_ICMPV6 || frag)
+			return -1;
+		type = request ? ICMPV6_ECHO_REQUEST : ICMPV6_ECHO_REPLY;
+	}
+	/* icmphdr and icmp6hdr share type, code and the echo identifier. */
+	ih = skb_header_pointer(skb, off, sizeof(_ih), &_ih);
+	if (!ih || ih->type != type)
+		return -1;
+	return ntohs(ih->un.echo.id);
+}
+
+static void iptap_attr_from_owner(struct iptap_attr *a,
+				  const struct iptap_owner *o)
+{
+	if (o) {
+		a->last = &o->last;
+		a->creator = &o->creator;
+	} else {
+		a->unattributed = true;
+	}
+}
+
+/* A socket a packet belongs to, if it is a process's at all. */
+static struct sock *iptap_user_sock(struct sock *sk)
+{
+	sk = sk_to_full_sk(sk);		/* a request socket: its listener */
+	if (!sk || !sk_fullsock(sk) || !iptap_sock_is_user_ip(sk))
+		return NULL;		/* none, time-wait, or the kernel's */
+	return sk;
+}
+
+static void iptap_attribute_out(struct sk_buff *skb,
+				const struct nf_hook_state *state,
+				struct iptap_attr *a)
+{
+	struct sock *sk = iptap_user_sock(skb->sk);
+	const struct iptap_owner *o;
+	int id;
+
+	if (!sk)
+		return;
+	o = iptap_owner_find(iptap_sock_cookie(sk), NULL);
+
+	if (in_task() && !(current->flags & PF_KTHREAD)) {
+		/* Sent by the running process: it is the last user. */
+		if (!o || o->last.tgid != task_tgid(current)) {
+			a->cur.tgid = task_tgid(current);
+			__get_task_comm(a->cur.comm, sizeof(a->cur.comm),
+					current->group_leader);
+			a->last = &a->cur;
+			a->creator = o ? &o->creator : NULL;
+		} else {
+			iptap_attr_from_owner(a, o);
+		}
+		/* Replies to ping carry only its identifier: remember it. */
+		id = iptap_echo_id(skb, state->pf, true);
+		if (id >= 0)
+			iptap_owner_note_ping(state->net, state->pf, id);
+		return;
+	}
+	/* ACKs, retransmissions, SYN-ACKs: the socket's last known owner. */
+	iptap_attr_from_owner(a, o);
+}
+
+/* Is @skb addressed to this host?  It may be passing through. */
+static bool iptap_is_local(struct sk_buff *skb,
+			   const struct nf_hook_state *state)
+{
+	if (state->pf == NFPROTO_IPV4) {
+		switch (inet_addr_type_dev_table(state->net, state->in,
+						 ip_hdr(skb)->daddr)) {
+		case RTN_LOCAL:
+		case RTN_BROADCAST:
+		case RTN_MULTICAST:
+			return true;
+		default:
+			return false;
+		}
+	}
+	return ipv6_addr_is_multicast(&ipv6_hdr(skb)->daddr) ||
+	       ipv6_chk_addr(state->net, &ipv6_hdr(skb)->daddr, NULL, 0);
+}
+
+static bool iptap_sock_bound_any(const struct sock *sk)
+{
+	if (sk->sk_family == AF_INET)
+		return !sk->sk_rcv_saddr;
+	return ipv6_addr_any(&sk->sk_v6_rcv_saddr) &&
+	       !sk->sk_rcv_saddr;
+}
+
+static bool iptap_first_fragment(struct sk_buff *skb, u8 pf)
+{
+	unsigned short frag = 0;
+	unsigned int off = 0;
+
+	if (pf == NFPROTO_IPV4)
+		return !(ip_hdr(skb)->frag_off & htons(IP_OFFSET));
+	ipv6_find_hdr(skb, &off, -1, &frag, NULL);
+	return !frag;
+}
+
+static void iptap_attribute_in(struct sk_buff *skb,
+			       const struct nf_hook_state *state,
+			       struct iptap_attr *a)
+{
+	const struct iptap_owner *o;
+	struct sock *found, *sk;
+	int id;
+
+	/* Ping sockets have no exported lookup: match their identifier. */
+	id = iptap_echo_id(skb, state->pf, false);
+	if (id >= 0) {
+		o = iptap_owner_find(iptap_ping_key(state->pf, id), state->net);
+		/* A forwarded reply is nobody's here; a local one is ping's. */
+		if (o || iptap_is_local(skb, state))
+			iptap_attr_from_owner(a, o);
+		return;
+	}
+
+	/* Ports are only in first fragments. */
+	if (!iptap_first_fragment(skb, state->pf))
+		return;
+
+	/* TCP and UDP, and ICMP errors about them. */
+	if (state->pf == NFPROTO_IPV4)
+		found = nf_sk_lookup_slow_v4(state->net, skb, state->in);
+	else
+		found = nf_sk_lookup_slow_v6(state->net, skb, state->in);
+	if (!found)
+		return;			/* a closed port */
+
+	sk = iptap_user_sock(found);
+	/* A socket bound to any address also matches forwarded packets. */
+	if (sk && (!iptap_sock_bound_any(sk) || iptap_is_local(skb, state)))
+		iptap_attr_from_owner(a, iptap_owner_find(iptap_sock_cookie(sk),
+							  NULL));
+	/* The record outlives the reference: it is freed after RCU. */
+	sock_gen_put(found);
+}
+
+/* Who does @skb belong to?  Called once per packet, under RCU. */
+void iptap_attribute(struct sk_buff *skb, const struct nf_hook_state *state,
+		     struct iptap_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (state->hook == NF_INET_LOCAL_OUT)
+		iptap_attribute_out(skb, state, a);
+	else
+		iptap_attribute_in(skb, state, a);
+}

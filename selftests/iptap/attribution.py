@@ -1,0 +1,228 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Every packet of a known process carries its PID and name.
+
+Topology: c -- a -- b, iptap0 in a, which also routes c's traffic to b.
+Known processes in a, each naming itself: a receive-only UDP server that
+existed before iptap0 (found by the file-table scan), a receive-only
+UDP server started after, UDP clients (IPv4, IPv6), a TCP server taking
+a bulk upload and TCP clients making one (so ACKs go out from softirq),
+ping over ping sockets (IPv4, IPv6), a parent whose forked child sends
+on the inherited socket, and a process in a child PID namespace.  c's
+pings to b are forwarded by a.
+
+Every record of these flows, both directions, must name the right
+process (pid and comm) and socket creator (epid and ecomm); forwarded
+and socket-less packets must carry -1; nothing may count as
+unattributed.  A second device, created inside a child PID namespace,
+must show that namespace's PIDs only.
+"""
+
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from iptaplib import (DIR_OUT, Capture, Tap, ip_summary, iptap_add,
+                      load_module, sh, sysfs, write_pcap)
+
+WL = os.path.join(os.path.dirname(__file__), "..", "lib", "workload.py")
+t = Tap()
+load_module()
+
+for ns in "abc":
+    sh("ip netns add %s" % ns)
+    sh("ip -n %s link set lo up" % ns)
+sh("ip link add va1 netns a type veth peer name vb1 netns b")
+sh("ip link add va2 netns a type veth peer name vc1 netns c")
+for ns, dev, a4, a6 in (("a", "va1", "10.0.0.1/24", "fd00::1/64"),
+                        ("b", "vb1", "10.0.0.2/24", "fd00::2/64"),
+                        ("a", "va2", "10.0.1.1/24", "fd01::1/64"),
+                        ("c", "vc1", "10.0.1.2/24", "fd01::2/64")):
+    sh("ip -n %s addr add %s dev %s" % (ns, a4, dev))
+    sh("ip -n %s addr add %s dev %s nodad" % (ns, a6, dev))
+    sh("ip -n %s link set %s up" % (ns, dev))
+sh("ip -n c route add default via 10.0.1.1")
+sh("ip -n b route add 10.0.1.0/24 via 10.0.0.1")
+sh("sysctl -qw net.ipv4.ip_forward=1", ns="a")
+sh("sysctl -qw net.ipv4.ping_group_range='0 2147483647'", ns="a")
+
+
+def start(ns, *args, prefix=""):
+    """Start a workload role in namespace ns; return (process, pids)."""
+    p = subprocess.Popen("ip netns exec %s %s python3 %s %s" %
+                         (ns, prefix, WL, " ".join(map(str, args))),
+                         shell=True, stdout=subprocess.PIPE, text=True)
+    words = p.stdout.readline().split()
+    if not words or words[0] != "READY":
+        raise RuntimeError("%s did not start" % (args,))
+    return p, [int(w) for w in words[1:]]
+
+
+def finish(procs):
+    for p in procs:
+        p.wait(timeout=60)
+
+
+# A receive-only server that exists before the device.
+pre, (pre_pid,) = start("a", "udp-server", 7100, 4, 25)
+iptap_add("iptap0", ns="a")
+cap = Capture("iptap0", ns="a")
+
+# A device made inside a child PID namespace, with a process beside it.
+pidns = subprocess.Popen(
+    "ip netns exec a unshare --pid --fork sh -c 'ip link add iptap1 type "
+    "iptap && sleep 3 && exec python3 %s pidns-udp 10.0.0.2 7108'" % WL,
+    shell=True, stdout=subprocess.PIPE, text=True)
+for _ in range(100):
+    if sh("ip -n a link show iptap1", check=False).returncode == 0:
+        break
+    time.sleep(0.05)
+cap1 = Capture("iptap1", ns="a")
+
+# Receivers in b, which iptap0 does not see as processes of a.
+sinks = [start("b", "udp-server", port, fam, 20)[0]
+         for port, fam in ((7105, 4), (7106, 6), (7107, 4), (7108, 4))]
+bsrv = [start("b", "tcp-server", 7103, 6)[0],
+        start("b", "tcp-server", 7104, 4)[0]]
+
+# Servers in a.
+srv6, (srv6_pid,) = start("a", "udp-server", 7101, 6, 15)
+tsrv, (tsrv_pid,) = start("a", "tcp-server", 7102, 4)
+
+# Clients.
+procs = []
+p, (ucl4,) = start("a", "udp-client", "10.0.0.2", 7105, 4, 5)
+procs.append(p)
+p, (ucl6,) = start("a", "udp-client", "fd00::2", 7106, 6, 5)
+procs.append(p)
+p, (tcl6,) = start("a", "tcp-client", "fd00::2", 7103, 6, 2000000)
+procs.append(p)
+p, (tcl4,) = start("a", "tcp-client", "10.0.0.2", 7104, 4, 1000000)
+procs.append(p)
+p, (ping4,) = start("a", "ping", "10.0.0.2", 4, 3)
+procs.append(p)
+p, (ping6,) = start("a", "ping", "fd00::2", 6, 3)
+procs.append(p)
+p, (fparent, fchild) = start("a", "fork-udp", "10.0.0.2", 7107)
+procs.append(p)
+# Traffic from b to the servers in a.
+procs.append(start("b", "tcp-client", "10.0.0.1", 7102, 4, 2000000)[0])
+sh("echo to-pre | socat -u - UDP4-SENDTO:10.0.0.1:7100", ns="b")
+sh("for i in 1 2 3; do echo to-v6 | socat -u - UDP6-SENDTO:[fd00::1]:7101;"
+   " done", ns="b")
+# Forwarded through a.
+sh("ping -c3 -i0.2 -W2 10.0.0.2", ns="c")
+finish(procs + [tsrv] + bsrv)
+words = pidns.stdout.readline().split()
+pidns.wait(timeout=30)
+ns_outer, ns_inner = int(words[1]), int(words[2])
+recs = cap.read(1.0)
+recs1 = cap1.read(0.5)
+for p in [pre, srv6] + sinks:
+    p.kill()
+
+t.diag("%d records on iptap0, %d on iptap1" % (len(recs), len(recs1)))
+
+# Who should each record name?  (pid, comm, epid, ecomm), or None: -1.
+servers = {("udp", 7100): (pre_pid, "udp-server"),
+           ("udp", 7101): (srv6_pid, "udp-server"),
+           ("tcp", 7102): (tsrv_pid, "tcp-server")}
+clients = {("udp", 7105): (ucl4, "udp-client"),
+           ("udp", 7106): (ucl6, "udp-client"),
+           ("tcp", 7103): (tcl6, "tcp-client"),
+           ("tcp", 7104): (tcl4, "tcp-client"),
+           ("udp", 7108): (ns_outer, "pidns-client")}
+PROTO = {6: "tcp", 17: "udp"}
+
+
+def expected(r):
+    src, dst, _, _ = ip_summary(r)
+    p = r["packet"]
+    out = r["flags"] == DIR_OUT
+    if "10.0.1.2" in (src, dst):
+        return "forwarded", None
+    proto = r["ipproto"]
+    if proto in PROTO:
+        hl = (p[0] & 15) * 4 if r["af"] == 2 else 40
+        sport, dport = struct.unpack_from(">HH", p, hl)
+        local, remote = (sport, dport) if out else (dport, sport)
+        key_l, key_r = (PROTO[proto], local), (PROTO[proto], remote)
+        if key_l in servers:
+            pid, comm = servers[key_l]
+            return "%s server" % PROTO[proto], (pid, comm, pid, comm)
+        if key_r in clients:
+            pid, comm = clients[key_r]
+            return "%s client" % PROTO[proto], (pid, comm, pid, comm)
+        if key_r == ("udp", 7107):
+            payload = p[hl + 8:]
+            if payload.startswith(b"child"):
+                return "forked child", (fchild, "fork-child", fparent,
+                                        "fork-parent")
+            return "fork parent", (fparent, "fork-parent", fparent,
+                                   "fork-parent")
+    if proto in (1, 58) and src in ("10.0.0.1", "10.0.0.2", "fd00::1",
+                                    "fd00::2"):
+        off = (p[0] & 15) * 4 if r["af"] == 2 else 40
+        if p[off] in (0, 8, 128, 129):
+            pid = ping4 if r["af"] == 2 else ping6
+            return "ping", (pid, "ping", pid, "ping")
+    return "no socket of a process", None
+
+
+stats = {}
+bad = []
+for _, r in recs:
+    kind, want = expected(r)
+    got = (r["pid"], r["comm"], r["epid"], r["ecomm"])
+    ok = got == (want if want else (-1, "", -1, ""))
+    n, good = stats.get(kind, (0, 0))
+    stats[kind] = (n + 1, good + ok)
+    if not ok and len(bad) < 10:
+        bad.append((kind, ip_summary(r), r["flags"], got, want))
+
+for kind in sorted(stats):
+    n, good = stats[kind]
+    t.diag("%-24s %4d records, %4d right" % (kind, n, good))
+for kind in ("udp server", "udp client", "tcp server", "tcp client",
+             "ping", "fork parent", "forked child", "forwarded"):
+    n, good = stats.get(kind, (0, 0))
+    t.ok(n > 0 and good == n, "%s: %d of %d records right" % (kind, good, n),
+         [b for b in bad if b[0] == kind])
+t.ok(not bad, "every record of iptap0 is right", bad)
+
+tcp_in = [r for _, r in recs if r["ipproto"] == 6 and r["flags"] == 1]
+tcp_acks_out = [r for _, r in recs if r["ipproto"] == 6 and
+                r["flags"] == DIR_OUT and len(r["packet"]) <= 72]
+t.ok(len(tcp_in) > 50 and len(tcp_acks_out) > 20,
+     "bulk TCP: data and ACKs in both directions were checked",
+     (len(tcp_in), len(tcp_acks_out)))
+t.eq(sysfs("iptap0", "iptap/unattributed", ns="a"), "0",
+     "no packet of a local socket went unattributed")
+t.diag("records of no process: %s" % sorted(set(
+    (ip_summary(r), r["flags"]) for _, r in recs
+    if expected(r)[0] == "no socket of a process")))
+
+# iptap1 belongs to a child PID namespace: only its own process shows.
+mine = [r for _, r in recs1 if r["ipproto"] == 17 and
+        struct.unpack_from(">H", r["packet"], 22)[0] == 7108]
+others = [r for _, r in recs1 if r not in mine]
+t.ok(mine and all((r["pid"], r["comm"]) == (ns_inner, "pidns-client")
+                  for r in mine),
+     "child PID namespace device: its process shows with its inner pid %d"
+     % ns_inner, [(r["pid"], r["comm"]) for r in mine])
+t.ok(others and all((r["pid"], r["comm"], r["epid"], r["ecomm"]) ==
+                    (-1, "", -1, "") for r in others),
+     "child PID namespace device: every other process is -1, unnamed",
+     [(r["pid"], r["comm"]) for r in others if r["pid"] != -1][:5])
+
+# tshark reads the process fields from a capture file.
+write_pcap("/tmp/attr.pcap", [r["raw"] for _, r in recs])
+out = sh("tshark -r /tmp/attr.pcap -Y 'tcp.dstport == 7102' -T fields "
+         "-e pktap.pid -e pktap.cmdname", check=False).stdout.split("\n")
+t.ok(out[0] == "%d\ttcp-server" % tsrv_pid,
+     "tshark shows pktap.pid and pktap.cmdname", out[:3])
+t.done()
