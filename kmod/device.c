@@ -20,7 +20,8 @@
  * route through it) to the device's packet sockets before ndo_start_xmit
  * sees it, so dropping there would still let a writer forge a record in
  * every other listener's capture.  An egress hook runs before that
- * delivery: refuse everything there.
+ * delivery: refuse everything there.  (tc and BPF redirects skip egress
+ * hooks; they need CAP_NET_ADMIN, which can delete the device anyway.)
  */
 static unsigned int iptap_refuse_egress(void *priv, struct sk_buff *skb,
 					const struct nf_hook_state *state)
@@ -51,7 +52,7 @@ static int iptap_stop(struct net_device *dev)
 	return 0;
 }
 
-/* Reached only by paths that bypass the egress hook (qdisc bypass). */
+/* Reached by the qdisc bypass, which hands no frame to packet sockets. */
 static netdev_tx_t iptap_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	dev_core_stats_tx_dropped_inc(dev);

@@ -111,8 +111,13 @@ void iptap_net_detach(struct iptap_dev *idev)
 	struct iptap_net *in = iptap_net(net);
 
 	ASSERT_RTNL();
-	/* The core waits for an RCU grace period before freeing the device. */
 	list_del_rcu(&idev->list);
+	/*
+	 * A device being unregistered is freed after an RCU grace period,
+	 * but one whose registration failed after ndo_init is freed at once.
+	 */
+	if (idev->dev->reg_state == NETREG_UNINITIALIZED)
+		synchronize_net();
 	if (!--in->ndevices) {
 		nf_unregister_net_hooks(net, iptap_hook_ops,
 					ARRAY_SIZE(iptap_hook_ops));

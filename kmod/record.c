@@ -173,11 +173,27 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 		return;
 	}
 
+	/*
+	 * Pages a sender lent with MSG_ZEROCOPY must not wait in a capture
+	 * queue: copy them, as the core does before its own taps.
+	 */
+	if (skb_orphan_frags_rx(rec, GFP_ATOMIC)) {
+		kfree_skb(rec);
+		atomic_long_inc(&idev->dropped);
+		dev_core_stats_rx_dropped_inc(dev);
+		return;
+	}
+
 	/* The copy carries the original's metadata: keep none of it. */
 	skb_dst_drop(rec);
 	nf_reset_ct(rec);
 	skb_ext_reset(rec);
 	skb_gso_reset(rec);		/* a record is one blob */
+	rec->encapsulation = 0;
+	rec->ip_summed = CHECKSUM_NONE;	/* no checksum state survives the push */
+	rec->dev = dev;
+	/* Header offsets were relative to the original's headroom. */
+	skb_reset_network_header(rec);
 	flowid = skb_get_hash(rec);	/* computed on the copy if unset */
 	/* pth_tstamp and the sockets' timestamp are the same instant. */
 	__net_timestamp(rec);
@@ -189,7 +205,7 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 	af = cpu_to_le32(state->pf == NFPROTO_IPV4 ? IPTAP_AF_INET :
 						     IPTAP_AF_INET6);
 	memcpy(rec->data + IPTAP_PKTAP_HDR_LEN, &af, sizeof(af));
-	rec->dev = dev;
+
 	rec->protocol = 0;	/* a PKTAP record is no Ethernet payload */
 	rec->pkt_type = state->hook == NF_INET_LOCAL_OUT ? PACKET_OUTGOING :
 							   PACKET_HOST;
@@ -197,10 +213,9 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 	skb_reset_network_header(rec);
 	skb_reset_transport_header(rec);
 
-	dev_lstats_add(dev, rec->len);
-
 	/* Packet sockets take their queue lock without disabling BHs. */
 	local_bh_disable();
+	dev_lstats_add(dev, rec->len);
 	iptap_deliver(rec, dev);
 	local_bh_enable();
 }

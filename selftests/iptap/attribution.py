@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (DIR_OUT, Capture, Tap, ip_summary, iptap_add,
-                      load_module, sh, sysfs, write_pcap)
+                      load_module, sh, stop, sysfs, write_pcap)
 
 WL = os.path.join(os.path.dirname(__file__), "..", "lib", "workload.py")
 t = Tap()
@@ -55,7 +55,8 @@ def start(ns, *args, prefix=""):
     """Start a workload role in namespace ns; return (process, pids)."""
     p = subprocess.Popen("ip netns exec %s %s python3 %s %s" %
                          (ns, prefix, WL, " ".join(map(str, args))),
-                         shell=True, stdout=subprocess.PIPE, text=True)
+                         shell=True, stdout=subprocess.PIPE, text=True,
+                         start_new_session=True)
     words = p.stdout.readline().split()
     if not words or words[0] != "READY":
         raise RuntimeError("%s did not start" % (args,))
@@ -84,7 +85,7 @@ for _ in range(100):
 cap1 = Capture("iptap1", ns="a")
 
 # Receivers in b, which iptap0 does not see as processes of a.
-sinks = [start("b", "udp-server", port, fam, 20)[0]
+sinks = [start("b", "udp-server", port, fam, 60)[0]
          for port, fam in ((7105, 4), (7106, 6), (7107, 4), (7108, 4))]
 bsrv = [start("b", "tcp-server", 7103, 6)[0],
         start("b", "tcp-server", 7104, 4)[0]]
@@ -123,7 +124,7 @@ ns_outer, ns_inner = int(words[1]), int(words[2])
 recs = cap.read(1.0)
 recs1 = cap1.read(0.5)
 for p in [pre, srv6] + sinks:
-    p.kill()
+    stop(p)
 
 t.diag("%d records on iptap0, %d on iptap1" % (len(recs), len(recs1)))
 
@@ -143,6 +144,15 @@ def expected(r):
     src, dst, _, _ = ip_summary(r)
     p = r["packet"]
     out = r["flags"] == DIR_OUT
+    hl = (p[0] & 15) * 4 if r["af"] == 2 else 40
+    if r["ipproto"] in (1, 58) and p[hl] in ((3, 11) if r["af"] == 2 else
+                                             (1, 2, 3, 4)):
+        # An ICMP error belongs to the flow of the packet it quotes,
+        # which went the other way.
+        inner = dict(r, packet=p[hl + 8:], flags=DIR_OUT if not out else 1,
+                     ipproto=p[hl + 8 + (9 if r["af"] == 2 else 6)])
+        kind, want = expected(inner)
+        return kind + " (ICMP error)", want
     if "10.0.1.2" in (src, dst):
         return "forwarded", None
     proto = r["ipproto"]

@@ -19,8 +19,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (AF_DARWIN_INET, AF_DARWIN_INET6, DIR_IN, DIR_OUT,
                       PACKET_HOST, PACKET_OUTGOING, Capture, Tap, bg,
-                      ip_summary, iptap_add, load_module, sh, veth_pair,
-                      write_pcap)
+                      ip_summary, iptap_add, load_module, sh, stop,
+                      veth_pair, write_pcap)
 
 t = Tap()
 load_module()
@@ -47,8 +47,8 @@ def check_common(recs, name):
             problems.append("bytes after the interface name")
         for pid, raw in ((r["pid"], r["comm_raw"]), (r["epid"],
                                                      r["ecomm_raw"])):
-            name = raw.split(b"\0")[0]
-            if any(raw[len(name):]) or (pid == -1) != (name == b""):
+            comm = raw.split(b"\0")[0]
+            if any(raw[len(comm):]) or (pid == -1) != (comm == b""):
                 problems.append("pid %d with name %r" % (pid, raw))
         want_af = {AF_DARWIN_INET: 2, AF_DARWIN_INET6: 30}.get(r["family"])
         if r["af"] != want_af:
@@ -100,8 +100,8 @@ with Capture(ns="a") as cap:
     sh("ping -c1 -W2 10.0.0.1", ns="b")
     sh("ping -c1 -W2 fd00::1", ns="b")
     recs = cap.read()
-    srv.kill()
-    rcv.kill()
+    stop(srv)
+    stop(rcv)
 after = time.time()
 
 t.diag("%d records" % len(recs))

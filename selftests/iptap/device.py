@@ -34,7 +34,7 @@ drv = sh("ethtool -i iptap0").stdout
 t.ok("driver: iptap" in drv and "version: " in drv, "ethtool -i names the "
      "driver and version", drv)
 t.eq(sorted(os.listdir("/sys/class/net/iptap0/iptap")),
-     ["dropped", "tap_count"], "sysfs iptap group")
+     ["dropped", "tap_count", "unattributed"], "sysfs iptap group")
 
 time.sleep(2)       # give IPv6 time to misbehave, if it would
 addrs = sh("ip addr show dev iptap0").stdout

@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (DIR_IN, DIR_OUT, Capture, Tap, bg, ip_summary,
-                      iptap_add, load_module, sh)
+                      iptap_add, load_module, sh, stop)
 
 t = Tap()
 load_module()
@@ -96,7 +96,7 @@ def fragments_in(label):
         sh("head -c 4000 /dev/zero | socat -u - UDP6-SENDTO:[fd02::1]:7000",
            ns="s")
         recs = cap.read()
-    rcv.kill()
+    stop(rcv)
     v4 = recs_of(recs, "10.2.0.2", "10.2.0.1", 17)
     v6 = recs_of(recs, "fd02::2", "fd02::1", 17)
     t.ok(len(v4) == 3 and all(len(r["packet"]) <= 1500 for r in v4),

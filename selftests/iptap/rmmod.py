@@ -12,7 +12,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import Capture, Tap, bg, iptap_add, load_module, sh, veth_pair
+from iptaplib import (Capture, Tap, bg, iptap_add, load_module, sh, stop,
+                      veth_pair)
 
 t = Tap()
 veth_pair("a", "b")
@@ -42,7 +43,7 @@ for round_ in range(3):
         c.close()
 t.ok(all(f.poll() is None for f in floods), "traffic ran throughout")
 for f in floods:
-    f.kill()
+    stop(f)
 load_module()
 iptap_add(ns="a")
 with Capture(ns="a") as cap:

@@ -12,6 +12,7 @@ import ctypes
 import errno
 import os
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -89,11 +90,22 @@ def sh(cmd, check=True, ns=None, **kw):
 
 
 def bg(cmd, ns=None):
-    """Start a shell command in the background."""
+    """Start a shell command in the background, in a process group of its
+    own so that stop() ends all of it."""
     if ns:
         cmd = "ip netns exec %s sh -c %s" % (ns, _quote(cmd))
     return subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def stop(proc):
+    """End a background command and everything it started."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def _quote(s):
@@ -199,7 +211,9 @@ class Capture:
 
     invalid = None      # frames that were no record, from every capture
 
-    def __init__(self, dev="iptap0", ns=None, sock_type=socket.SOCK_RAW):
+    def __init__(self, dev="iptap0", ns=None, sock_type=socket.SOCK_RAW,
+                 iptap=True):
+        self.iptap = iptap
         if Capture.invalid is None:
             Capture.invalid = []
         with netns(ns):
@@ -228,20 +242,26 @@ class Capture:
                 raise
             rec = parse_record(data)
             with self.lock:
-                if rec and rec["length"] == PKTAP_LEN:
+                if not self.iptap:
+                    self.records.append((addr[2], data))
+                elif rec and rec["length"] == PKTAP_LEN:
                     self.records.append((addr[2], rec))
                 else:
                     Capture.invalid.append((self.dev, data))
                 self.last = time.time()
 
-    def read(self, settle=0.5, limit=None):
-        """Records received so far, once none has come for settle seconds:
-        a list of (pkttype, decoded record).  They are consumed."""
+    def read(self, settle=0.5, limit=None, timeout=20):
+        """Records received so far, once none has come for settle seconds
+        (or timeout seconds have passed): a list of (pkttype, decoded
+        record), or of (pkttype, frame) on a device that is no iptap.
+        They are consumed."""
+        end = time.time() + timeout
         while True:
             with self.lock:
                 quiet = time.time() - self.last
                 if quiet >= settle or not self.thread.is_alive() or (
-                        limit and len(self.records) >= limit):
+                        limit and len(self.records) >= limit) or \
+                        time.time() > end:
                     out, self.records = self.records, []
                     return out
             time.sleep(min(0.05, settle - quiet))

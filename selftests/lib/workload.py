@@ -125,7 +125,6 @@ def main(role, args):
             time.sleep(0.05)
     else:
         sys.exit("unknown role " + role)
-    say("DONE")
 
 
 if __name__ == "__main__":
