@@ -217,8 +217,9 @@ class Capture:
         if Capture.invalid is None:
             Capture.invalid = []
         with netns(ns):
-            self.sock = socket.socket(socket.AF_PACKET, sock_type,
-                                      socket.htons(ETH_P_ALL))
+            # Protocol 0 until bound: a socket made with ETH_P_ALL takes
+            # frames from every device until bind() narrows it.
+            self.sock = socket.socket(socket.AF_PACKET, sock_type, 0)
             self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
             self.sock.bind((dev, ETH_P_ALL))
         self.dev = dev
