@@ -61,7 +61,7 @@ struct iptap_net {
 };
 
 extern unsigned int iptap_net_id;
-extern bool iptap_log;
+extern unsigned int iptap_log;
 extern const struct nf_hook_ops iptap_hook_ops[4];
 
 #define iptap_dbg(fmt, ...)						\

@@ -12,9 +12,29 @@
 
 #include "iptap.h"
 
-bool iptap_log;
-module_param_named(log, iptap_log, bool, 0644);
-MODULE_PARM_DESC(log, "Log device and hook events (rate-limited)");
+unsigned int iptap_log;
+
+/* Strictly 0 or 1: kstrtobool() would take "1x" or "yolo" too. */
+static int iptap_log_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int err;
+
+	err = kstrtouint(val, 10, &v);
+	if (err)
+		return err;
+	if (v > 1)
+		return -EINVAL;
+	WRITE_ONCE(*(unsigned int *)kp->arg, v);
+	return 0;
+}
+
+static const struct kernel_param_ops iptap_log_ops = {
+	.set	= iptap_log_set,
+	.get	= param_get_uint,
+};
+module_param_cb(log, &iptap_log_ops, &iptap_log, 0644);
+MODULE_PARM_DESC(log, "1: log device and hook events (rate-limited); 0: don't");
 
 static int __init iptap_init(void)
 {
