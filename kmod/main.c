@@ -81,4 +81,8 @@ MODULE_LICENSE("GPL");
 MODULE_AUTHOR("iptap developers");
 MODULE_DESCRIPTION("iptap: PKTAP capture of every IP packet with its process");
 MODULE_VERSION(IPTAP_VERSION);
-MODULE_ALIAS_RTNL_LINK("iptap");
+/*
+ * No MODULE_ALIAS_RTNL_LINK("iptap") on purpose: with it, "ip link add ...
+ * type iptap" in any user namespace would make the kernel load the module.
+ * An administrator loads iptap; then containers may use it.
+ */
