@@ -69,7 +69,7 @@ def finish(procs):
 
 
 # A receive-only server that exists before the device.
-pre, (pre_pid,) = start("a", "udp-server", 7100, 4, 25)
+pre, (pre_pid,) = start("a", "udp-server", 7100, 4, 600)
 iptap_add("iptap0", ns="a")
 cap = Capture("iptap0", ns="a")
 
@@ -85,14 +85,19 @@ for _ in range(100):
 cap1 = Capture("iptap1", ns="a")
 
 # Receivers in b, which iptap0 does not see as processes of a.
-sinks = [start("b", "udp-server", port, fam, 60)[0]
+sinks = [start("b", "udp-server", port, fam, 600)[0]
          for port, fam in ((7105, 4), (7106, 6), (7107, 4), (7108, 4))]
 bsrv = [start("b", "tcp-server", 7103, 6)[0],
         start("b", "tcp-server", 7104, 4)[0]]
 
 # Servers in a.
-srv6, (srv6_pid,) = start("a", "udp-server", 7101, 6, 15)
+srv6, (srv6_pid,) = start("a", "udp-server", 7101, 6, 600)
 tsrv, (tsrv_pid,) = start("a", "tcp-server", 7102, 4)
+
+# Traffic from b to the receive-only servers in a.
+sh("echo to-pre | socat -u - UDP4-SENDTO:10.0.0.1:7100", ns="b")
+sh("for i in 1 2 3; do echo to-v6 | socat -u - UDP6-SENDTO:[fd00::1]:7101;"
+   " done", ns="b")
 
 # Clients.
 procs = []
@@ -112,9 +117,6 @@ p, (fparent, fchild) = start("a", "fork-udp", "10.0.0.2", 7107)
 procs.append(p)
 # Traffic from b to the servers in a.
 procs.append(start("b", "tcp-client", "10.0.0.1", 7102, 4, 2000000)[0])
-sh("echo to-pre | socat -u - UDP4-SENDTO:10.0.0.1:7100", ns="b")
-sh("for i in 1 2 3; do echo to-v6 | socat -u - UDP6-SENDTO:[fd00::1]:7101;"
-   " done", ns="b")
 # Forwarded through a.
 sh("ping -c3 -i0.2 -W2 10.0.0.2", ns="c")
 finish(procs + [tsrv] + bsrv)
