@@ -20,7 +20,7 @@ veth_pair("a", "b")
 floods = [bg("ping -f -W1 %s >/dev/null 2>&1" % dst, ns=ns)
           for ns, dst in (("a", "10.0.0.2"), ("b", "fd00::1"),
                           ("a", "127.0.0.1"))]
-for round_ in range(3):
+for round_ in range(5):
     load_module()
     iptap_add("iptap0", ns="a")
     iptap_add("iptap1", ns="a")
@@ -31,6 +31,11 @@ for round_ in range(3):
     got = [len(c.read(0.2, limit=50)) for c in caps]
     t.ok(all(n > 0 for n in got), "round %d: captures running" % round_,
          got)
+    t.eq(open("/sys/module/iptap/refcnt").read().strip(), "0",
+         "round %d: captures and traffic hold no module reference" % round_)
+    probes = open("/sys/kernel/debug/kprobes/list").read()
+    t.ok("security_socket_sendmsg" in probes, "round %d: socket probes are "
+         "armed while devices exist" % round_)
     r = sh("rmmod iptap", check=False)
     t.ok(r.returncode == 0, "round %d: rmmod succeeds under load" % round_,
          r.stderr)
@@ -38,6 +43,9 @@ for round_ in range(3):
               check=False).stdout
     left = [l for l in left.splitlines() if l.strip().startswith("iptap")]
     t.eq(left, [], "round %d: no device left" % round_)
+    probes = open("/sys/kernel/debug/kprobes/list").read()
+    t.ok("security_socket" not in probes and "inet_csk_clone_lock" not in
+         probes, "round %d: no probe left" % round_, probes)
     for c in caps:
         c.read(0.1)
         c.close()
