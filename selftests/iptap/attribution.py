@@ -27,27 +27,23 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (DIR_OUT, Capture, Tap, ip_summary, iptap_add,
-                      load_module, sh, stop, sysfs, write_pcap)
+                      load_module, netns_add, sh, stop, sysfs, veth_link,
+                      write_pcap)
 
 WL = os.path.join(os.path.dirname(__file__), "..", "lib", "workload.py")
 t = Tap()
 load_module()
 
-for ns in "abc":
-    sh("ip netns add %s" % ns)
-    sh("ip -n %s link set lo up" % ns)
-sh("ip link add va1 netns a type veth peer name vb1 netns b")
-sh("ip link add va2 netns a type veth peer name vc1 netns c")
-for ns, dev, a4, a6 in (("a", "va1", "10.0.0.1/24", "fd00::1/64"),
-                        ("b", "vb1", "10.0.0.2/24", "fd00::2/64"),
-                        ("a", "va2", "10.0.1.1/24", "fd01::1/64"),
-                        ("c", "vc1", "10.0.1.2/24", "fd01::2/64")):
-    sh("ip -n %s addr add %s dev %s" % (ns, a4, dev))
-    sh("ip -n %s addr add %s dev %s nodad" % (ns, a6, dev))
-    sh("ip -n %s link set %s up" % (ns, dev))
+netns_add("a", "b", "c")
+veth_link("a", "va1", "b", "vb1", ("10.0.0.1", "10.0.0.2"),
+          ("fd00::1", "fd00::2"))
+veth_link("a", "va2", "c", "vc1", ("10.0.1.1", "10.0.1.2"),
+          ("fd01::1", "fd01::2"))
 sh("ip -n c route add default via 10.0.1.1")
 sh("ip -n b route add 10.0.1.0/24 via 10.0.0.1")
 sh("sysctl -qw net.ipv4.ip_forward=1", ns="a")
+# Some loss on a's way out, so that a's TCP senders retransmit.
+sh("tc qdisc add dev va1 root netem loss 3%", ns="a")
 sh("sysctl -qw net.ipv4.ping_group_range='0 2147483647'", ns="a")
 
 
@@ -212,6 +208,18 @@ tcp_acks_out = [r for _, r in recs if r["ipproto"] == 6 and
 t.ok(len(tcp_in) > 50 and len(tcp_acks_out) > 20,
      "bulk TCP: data and ACKs in both directions were checked",
      (len(tcp_in), len(tcp_acks_out)))
+seen, retrans = set(), 0
+for _, r in recs:
+    p = r["packet"]
+    if r["ipproto"] != 6 or r["flags"] != DIR_OUT:
+        continue
+    hl = (p[0] & 15) * 4 if r["af"] == 2 else 40
+    key = (r["af"], p[hl:hl + 4], p[hl + 4:hl + 8])
+    if len(p) > hl + (p[hl + 12] >> 4) * 4:
+        retrans += key in seen
+        seen.add(key)
+t.ok(retrans > 0, "retransmissions were among the records checked",
+     retrans)
 t.eq(sysfs("iptap0", "iptap/unattributed", ns="a"), "0",
      "no packet of a local socket went unattributed")
 t.diag("records of no process: %s" % sorted(set(

@@ -22,22 +22,16 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (DIR_IN, DIR_OUT, Capture, Tap, bg, ip_summary,
-                      iptap_add, load_module, sh, stop)
+                      iptap_add, load_module, netns_add, sh, stop,
+                      veth_link)
 
 t = Tap()
 load_module()
-for ns in "crs":
-    sh("ip netns add %s" % ns)
-    sh("ip -n %s link set lo up" % ns)
-sh("ip link add vc netns c type veth peer name rc netns r")
-sh("ip link add vs netns s type veth peer name rs netns r")
-for ns, dev, a4, a6 in (("c", "vc", "10.1.0.2/24", "fd01::2/64"),
-                        ("r", "rc", "10.1.0.1/24", "fd01::1/64"),
-                        ("r", "rs", "10.2.0.1/24", "fd02::1/64"),
-                        ("s", "vs", "10.2.0.2/24", "fd02::2/64")):
-    sh("ip -n %s addr add %s dev %s" % (ns, a4, dev))
-    sh("ip -n %s addr add %s dev %s nodad" % (ns, a6, dev))
-    sh("ip -n %s link set %s up" % (ns, dev))
+netns_add("c", "r", "s")
+veth_link("c", "vc", "r", "rc", ("10.1.0.2", "10.1.0.1"),
+          ("fd01::2", "fd01::1"))
+veth_link("s", "vs", "r", "rs", ("10.2.0.2", "10.2.0.1"),
+          ("fd02::2", "fd02::1"))
 sh("ip -n c route add default via 10.1.0.1")
 sh("ip -n c route add default via fd01::1")
 sh("ip -n s route add default via 10.2.0.1")

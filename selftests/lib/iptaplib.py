@@ -139,12 +139,16 @@ def netns(name):
             os.close(new)
 
 
-def veth_pair(ns_a, ns_b, dev_a="va1", dev_b="vb1", v4=("10.0.0.1",
-              "10.0.0.2"), v6=("fd00::1", "fd00::2"), mtu=1500):
-    """Two namespaces joined by a veth, with IPv4 /24 and IPv6 /64."""
-    for ns in (ns_a, ns_b):
+def netns_add(*names):
+    """Network namespaces, with their loopback up."""
+    for ns in names:
         sh("ip netns add %s" % ns)
         sh("ip -n %s link set lo up" % ns)
+
+
+def veth_link(ns_a, dev_a, ns_b, dev_b, v4, v6, mtu=1500):
+    """A veth between two existing namespaces, addresses v4 and v6 (pairs
+    of addresses, a's first) in a /24 and a /64."""
     sh("ip link add %s netns %s mtu %d type veth peer name %s netns %s mtu %d"
        % (dev_a, ns_a, mtu, dev_b, ns_b, mtu))
     for ns, dev, a4, a6 in ((ns_a, dev_a, v4[0], v6[0]),
@@ -152,6 +156,13 @@ def veth_pair(ns_a, ns_b, dev_a="va1", dev_b="vb1", v4=("10.0.0.1",
         sh("ip -n %s addr add %s/24 dev %s" % (ns, a4, dev))
         sh("ip -n %s addr add %s/64 dev %s nodad" % (ns, a6, dev))
         sh("ip -n %s link set %s up" % (ns, dev))
+
+
+def veth_pair(ns_a, ns_b, dev_a="va1", dev_b="vb1", v4=("10.0.0.1",
+              "10.0.0.2"), v6=("fd00::1", "fd00::2"), mtu=1500):
+    """Two new namespaces joined by a veth."""
+    netns_add(ns_a, ns_b)
+    veth_link(ns_a, dev_a, ns_b, dev_b, v4, v6, mtu)
 
 
 def iptap_add(name="iptap0", ns=None):
