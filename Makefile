@@ -7,6 +7,7 @@
 # make check           build for every kernel of the matrix, lint, and run
 #                      every selftest in the VMs
 # make demo            build, boot, capture: iptap at work in the VM
+# make tools           build the userspace tools (tools/iptapdump)
 # make clean           remove all that the build made
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -18,7 +19,7 @@ release = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
 KREL := $(call release,$(KDIR))
 SOURCES := Kbuild $(wildcard kmod/*.c kmod/*.h kmod/Kbuild) include/uapi/linux/iptap.h
 
-.PHONY: all module matrix deps lint check selftests demo clean
+.PHONY: all module matrix deps lint check selftests demo clean tools
 
 all: module
 
@@ -33,7 +34,10 @@ module:
 deps:
 	@selftests/deps.sh
 
-matrix: deps
+tools: deps
+	$(MAKE) -C tools/iptapdump
+
+matrix: deps tools
 	@for rel in $$($(VM)/kernels.sh list); do \
 		$(VM)/kernels.sh fetch $(BUILD)/kernels $$rel || exit 1; \
 		$(MAKE) --no-print-directory module WERROR=1 KDIR=/lib/modules/$$rel/build || exit 1; \
@@ -45,7 +49,7 @@ lint: matrix
 selftests: matrix
 	@selftests/run.sh
 
-check: matrix
+check: matrix tools
 	@selftests/check.sh
 
 demo: matrix
@@ -53,3 +57,4 @@ demo: matrix
 
 clean:
 	rm -rf $(BUILD)
+	$(MAKE) -C tools/iptapdump clean

@@ -33,6 +33,7 @@ run() {
 start=$(date +%s)
 run "$here/lint.sh"
 run "$here/harness/test-harness.sh"
+run make --no-print-directory -C "$here/../tools/iptapdump" check
 run "$here/run.sh"
 echo "# make check took $(( $(date +%s) - start ))s"
 echo "$pass passed, $fail failed, $skip skipped"
