@@ -21,25 +21,36 @@ ip link add iptap0 type iptap
 say ip -d link show iptap0
 ip -d link show iptap0
 
-python3 selftests/lib/capture-to-pcap.py iptap0 /tmp/demo.pcap 6 &
-while [ ! -e /tmp/demo.pcap.ready ]; do sleep 0.1; done
+dump=tools/iptapdump/iptapdump
+$dump -i iptap0 >/tmp/demo.txt 2>/tmp/demo.err &
+text=$!
+$dump -i iptap0 -w /tmp/demo.pcap 2>/dev/null &
+file=$!
+sleep 1
 
 echo
 echo "Traffic: ping to a peer namespace, a UDP datagram from socat,"
-echo "an HTTP request from python3 to a local web server."
+echo "an HTTP request from a python3 client to a python3 web server."
 ping -c2 -i0.2 10.0.0.2 >/dev/null
 echo hello | socat -u - UDP4-SENDTO:10.0.0.2:5353
-(cd /tmp && python3 -m http.server 8080 --bind 127.0.0.1 >/dev/null 2>&1 &
- echo $! >/tmp/httpd.pid)
-sleep 1.5
+(cd /tmp && exec python3 -m http.server 8080 --bind 127.0.0.1 >/dev/null 2>&1) &
+httpd=$!
+for _ in $(seq 100); do
+	ss -ltn | grep -q '127.0.0.1:8080 ' && break
+	sleep 0.1
+done
 python3 -c 'import urllib.request as u; u.urlopen("http://127.0.0.1:8080/").read()'
-kill "$(cat /tmp/httpd.pid)"
-wait
+kill "$httpd"
+sleep 0.5
+kill -INT "$text" "$file"
+wait "$text" "$file"
 
-say tcpdump -nn -r demo.pcap
-tcpdump -nn -r /tmp/demo.pcap 2>/dev/null
+say iptapdump -i iptap0
+cat /tmp/demo.txt /tmp/demo.err
 say tshark -r demo.pcap -T fields -e pktap.ifname -e pktap.pid -e pktap.cmdname -e ip.src -e ip.dst -e _ws.col.Protocol
 tshark -r /tmp/demo.pcap -T fields -e frame.number -e pktap.ifname \
 	-e pktap.pid -e pktap.cmdname -e ip.src -e ip.dst -e _ws.col.Protocol 2>/dev/null
+say tcpdump -nn -r demo.pcap -c 6
+tcpdump -nn -r /tmp/demo.pcap -c 6 2>/dev/null
 say ip -s link show iptap0
 ip -s link show iptap0
