@@ -5,7 +5,7 @@
 # matrix: a W=1 build with -Werror and a sparse run (make C=2) that must
 # report no warning; once: checkpatch.pl --strict on every kernel source file.
 # checkpatch.pl comes from Debian's linux-source-6.12 tarball, cached in
-# build/tools/.  Ends with "lint: N passed, N failed".
+# build/tools/.  And pyflakes on the Python tests.  Ends with "lint: N passed, N failed".
 
 set -uo pipefail
 
@@ -70,6 +70,10 @@ else
 	echo "cannot fetch checkpatch.pl" >"$log"
 	result 1 "checkpatch.pl --strict" "$log"
 fi
+
+cd "$root" || exit 1
+pyflakes3 selftests/iptap/*.py selftests/lib/*.py >"$log" 2>&1
+result $? "pyflakes: the Python tests are clean" "$log"
 
 echo "lint: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -19,7 +19,6 @@ must show that namespace's PIDs only.
 """
 
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -28,9 +27,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (DIR_OUT, Capture, Tap, ip_summary, iptap_add,
                       load_module, netns_add, sh, stop, sysfs, veth_link,
-                      write_pcap)
+                      workload, write_pcap)
+from iptaplib import WORKLOAD as WL
 
-WL = os.path.join(os.path.dirname(__file__), "..", "lib", "workload.py")
 t = Tap()
 load_module()
 
@@ -47,16 +46,7 @@ sh("tc qdisc add dev va1 root netem loss 3%", ns="a")
 sh("sysctl -qw net.ipv4.ping_group_range='0 2147483647'", ns="a")
 
 
-def start(ns, *args, prefix=""):
-    """Start a workload role in namespace ns; return (process, pids)."""
-    p = subprocess.Popen("ip netns exec %s %s python3 %s %s" %
-                         (ns, prefix, WL, " ".join(map(str, args))),
-                         shell=True, stdout=subprocess.PIPE, text=True,
-                         start_new_session=True)
-    words = p.stdout.readline().split()
-    if not words or words[0] != "READY":
-        raise RuntimeError("%s did not start" % (args,))
-    return p, [int(w) for w in words[1:]]
+start = workload
 
 
 def finish(procs):

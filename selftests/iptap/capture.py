@@ -11,8 +11,6 @@ send, and a capture file read by tcpdump and tshark.
 """
 
 import os
-import socket
-import struct
 import sys
 import time
 

@@ -27,13 +27,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import ROOT, Tap, iptap_add, load_module, sh, stop, veth_pair
+from iptaplib import (ROOT, Tap, iptap_add, load_module, sh, stop, veth_pair,
+                      workload)
 
 TOOL = os.path.join(ROOT, "tools", "iptapdump", "iptapdump")
 # Built with ASan and UBSan by "make -C tools/iptapdump check" (make check
 # runs that before the selftests): used for one capture when present.
 ASAN_TOOL = os.path.join(ROOT, "tools", "iptapdump", "asan", "iptapdump")
-WL = os.path.join(os.path.dirname(__file__), "..", "lib", "workload.py")
 OUT = "/tmp/iptapdump-test"
 STATS = re.compile(r"^iptapdump: (\d+) packets captured, (\d+) dropped by "
                    r"kernel$", re.M)
@@ -122,17 +122,7 @@ def parsed(lines):
     return out
 
 
-def start(ns, *args):
-    """Start a workload role; return (process, pids)."""
-    p = subprocess.Popen(["ip", "netns", "exec", ns, "python3", WL] +
-                         [str(a) for a in args], stdout=subprocess.PIPE,
-                         text=True, start_new_session=True)
-    words = p.stdout.readline().split()
-    if not words or words[0] != "READY":
-        raise RuntimeError("%s did not start" % (args,))
-    return p, [int(w) for w in words[1:]]
-
-
+start = workload
 # Long-lived processes whose pids the captures can name in advance.
 sinks = [start("b", "udp-server", port, 4, 120)[0]
          for port in (7001, 7107)]

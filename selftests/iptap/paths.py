@@ -16,7 +16,6 @@ r.  iptap hooks PRE_ROUTING and LOCAL_OUT first of all hooks, so on r:
 """
 
 import os
-import socket
 import sys
 import time
 

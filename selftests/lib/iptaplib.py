@@ -165,6 +165,22 @@ def veth_pair(ns_a, ns_b, dev_a="va1", dev_b="vb1", v4=("10.0.0.1",
     veth_link(ns_a, dev_a, ns_b, dev_b, v4, v6, mtu)
 
 
+WORKLOAD = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "workload.py")
+
+
+def workload(ns, *args):
+    """Start a role of workload.py in namespace ns, in a process group of
+    its own; return (process, the pids it reports)."""
+    p = subprocess.Popen(["ip", "netns", "exec", ns, "python3", WORKLOAD] +
+                         [str(a) for a in args], stdout=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    words = p.stdout.readline().split()
+    if not words or words[0] != "READY":
+        raise RuntimeError("%s did not start" % (args,))
+    return p, [int(w) for w in words[1:]]
+
+
 def iptap_add(name="iptap0", ns=None):
     sh("ip %s link add %s type iptap" % ("-n " + ns if ns else "", name))
 
