@@ -41,8 +41,16 @@ veth_link("a", "va2", "c", "vc1", ("10.0.1.1", "10.0.1.2"),
 sh("ip -n c route add default via 10.0.1.1")
 sh("ip -n b route add 10.0.1.0/24 via 10.0.0.1")
 sh("sysctl -qw net.ipv4.ip_forward=1", ns="a")
-# Some loss on a's way out, so that a's TCP senders retransmit.
-sh("tc qdisc add dev va1 root netem loss 3%", ns="a")
+# a's TCP senders lose their 8th packet after iptap saw it, so that they
+# retransmit it (from a timer or softirq).
+sh("nft add table inet loss", ns="a")
+sh("nft 'add chain inet loss post { type filter hook postrouting "
+   "priority 0; }'", ns="a")
+for port in (7103, 7104):
+    sh("nft add rule inet loss post tcp dport %d ct original packets 8 drop"
+       % port, ns="a")
+# The rule loaded conntrack; count packets per connection from now on.
+sh("sysctl -qw net.netfilter.nf_conntrack_acct=1", ns="a")
 sh("sysctl -qw net.ipv4.ping_group_range='0 2147483647'", ns="a")
 
 
