@@ -7,7 +7,11 @@
 # make check           build for every kernel of the matrix, lint, and run
 #                      every selftest in the VMs
 # make demo            build, boot, capture: iptap at work in the VM
-# make tools           build the userspace tools (tools/iptapdump)
+# make tools           build the userspace tools: tools/iptapdump, and
+#                      Debian's libpcap and tcpdump with the patches in
+#                      tools/pcap-patches/ (make pcap-tools) into build/pcap/
+# make install-tools   install that tcpdump as /usr/local/sbin/tcpdump
+# make uninstall-tools remove /usr/local/sbin/tcpdump
 # make clean           remove all that the build made
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -19,7 +23,10 @@ release = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
 KREL := $(call release,$(KDIR))
 SOURCES := Kbuild $(wildcard kmod/*.c kmod/*.h kmod/Kbuild) include/uapi/linux/iptap.h
 
+PCAP_TCPDUMP := $(BUILD)/pcap/root/bin/tcpdump
+
 .PHONY: all module matrix deps lint check selftests demo clean tools
+.PHONY: pcap-tools install-tools uninstall-tools
 
 all: module
 
@@ -34,7 +41,7 @@ module:
 deps:
 	@selftests/deps.sh
 
-tools: deps
+tools: deps pcap-tools
 	$(MAKE) -C tools/iptapdump
 
 matrix: deps tools
@@ -58,3 +65,12 @@ demo: matrix
 clean:
 	rm -rf $(BUILD)
 	$(MAKE) -C tools/iptapdump clean
+
+pcap-tools: deps
+	@tools/pcap-patches/build.sh
+
+install-tools: pcap-tools
+	install -D -m 755 $(PCAP_TCPDUMP) /usr/local/sbin/tcpdump
+
+uninstall-tools:
+	rm -f /usr/local/sbin/tcpdump

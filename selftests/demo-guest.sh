@@ -22,6 +22,9 @@ say ip -d link show iptap0
 ip -d link show iptap0
 
 dump=tools/iptapdump/iptapdump
+tcpdump=build/pcap/root/bin/tcpdump
+$tcpdump -i iptap0 -y PKTAP -k -nn -l >/tmp/demo-tcpdump.txt 2>&1 &
+tdump=$!
 $dump -i iptap0 >/tmp/demo.txt 2>/tmp/demo.err &
 text=$!
 $dump -i iptap0 -w /tmp/demo.pcap 2>/dev/null &
@@ -42,8 +45,11 @@ done
 python3 -c 'import urllib.request as u; u.urlopen("http://127.0.0.1:8080/").read()'
 kill "$httpd"
 sleep 0.5
-kill -INT "$text" "$file"
-wait "$text" "$file"
+kill -INT "$text" "$file" "$tdump"
+wait "$text" "$file" "$tdump"
+
+say tcpdump -i iptap0 -y PKTAP -k -nn "   (the project's patched tcpdump)"
+grep -v 'ICMP6' /tmp/demo-tcpdump.txt
 
 say iptapdump -i iptap0
 cat /tmp/demo.txt /tmp/demo.err

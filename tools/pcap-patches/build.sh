@@ -1,0 +1,173 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build.sh: build Debian's libpcap and tcpdump with the patches of
+# tools/pcap-patches/ into build/pcap/:
+#
+#   build/pcap/src/            Debian's source packages (apt-get source)
+#   build/pcap/libpcap/        libpcap: Debian's tree + our patches, built
+#   build/pcap/tcpdump/        tcpdump: the same
+#   build/pcap/root/           install prefix: bin/tcpdump, lib/libpcap.a,
+#                              include/, share/man/
+#
+# tcpdump is linked with the patched libpcap statically (only libpcap.a
+# is built), so it never uses the system's libpcap, which stays as it is.
+#
+# The sources come from Debian's archive through a private apt
+# configuration (build/apt/): the system's own sources and package lists
+# are not touched.  The versions are those of the installed binary
+# packages (libpcap0.8, tcpdump), or of the candidates when none is
+# installed.  A tree is extracted and patched again whenever the patch
+# set or the source version changes; otherwise the build is incremental.
+
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=$root/build/pcap
+apt=$root/build/apt
+prefix=$out/root
+jobs=${JOBS:-$(nproc)}
+
+log() { echo "pcap-tools: $*" >&2; }
+
+deps() {
+	local pkgs=(build-essential dpkg-dev bison flex libssl-dev) missing=() p
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+			grep -q '^install ok installed$' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return
+	log "installing ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# apt-get with a private configuration: deb-src entries for the suites
+# the system's own sources use, lists and cache under build/apt/.
+papt() {
+	apt-get -o Dir::Etc::SourceList=/dev/null \
+		-o Dir::Etc::SourceParts="$apt/sources.list.d" \
+		-o Dir::State::Lists="$apt/lists" \
+		-o Dir::Cache="$apt/cache" \
+		-o APT::Sandbox::User=root "$@"
+}
+
+apt_setup() {
+	mkdir -p "$apt/sources.list.d" "$apt/lists/partial" \
+		"$apt/cache/archives/partial"
+	local list=$apt/sources.list.d/debian-src.list
+	# The archive and suites the system's Debian sources name.
+	local lines
+	# shellcheck disable=SC2016 # apt's own $(...) placeholders
+	lines=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' \
+			'Created-By: Packages' 2>/dev/null |
+		grep -E '://[^ ]*debian' | sort -u |
+		awk '{ print "deb-src " $1 " " $2 " main" }')
+	[ -n "$lines" ] || lines="deb-src http://deb.debian.org/debian bookworm main"
+	if [ ! -f "$list" ] || [ "$(cat "$list")" != "$lines" ]; then
+		echo "$lines" >"$list"
+		rm -f "$apt/updated"
+	fi
+	if [ ! -f "$apt/updated" ]; then
+		log "apt-get update (private source lists in $apt)"
+		papt -qq update
+		touch "$apt/updated"
+	fi
+}
+
+# version SOURCE BINARY: the version of BINARY installed, else its candidate
+version() {
+	local v
+	v=$(dpkg-query -W -f='${Version}' "$2" 2>/dev/null || true)
+	[ -n "$v" ] || v=$(apt-cache policy "$2" | sed -n 's/^ *Candidate: //p')
+	echo "$v"
+}
+
+# fetch SOURCE VERSION: the .dsc file of the source package, downloaded
+# once into build/pcap/src/.
+fetch() {
+	local dsc=$out/src/${1}_${2#*:}.dsc
+	if [ ! -f "$dsc" ]; then
+		apt_setup
+		mkdir -p "$out/src"
+		log "apt-get source --download-only $1=$2"
+		(cd "$out/src" && papt -qq source --download-only "$1=$2") >&2
+	fi
+	echo "$dsc"
+}
+
+# prepare NAME DSC: extract the source package into build/pcap/NAME
+# (dpkg-source applies Debian's quilt patches), then apply ours, unless
+# the tree there already has this version and patch set (configured()
+# records it once the tree is configured).  Returns 1 when it did
+# nothing; exits on errors (set -e does not apply inside "if").
+prepare() {
+	local name=$1 dsc=$2 tree=$out/$1 sum
+	sum=$( (basename "$dsc"; cat "$here/$name"/*.patch) | sha256sum | cut -d' ' -f1)
+	if [ -f "$tree/.pcap-patches" ] && [ "$(cat "$tree/.pcap-patches")" = "$sum" ]; then
+		return 1
+	fi
+	log "extracting $(basename "$dsc") into $tree"
+	rm -rf "$tree"
+	dpkg-source --no-check -q -x "$dsc" "$tree" >/dev/null || exit 1
+	local p
+	for p in "$here/$name"/*.patch; do
+		log "applying $name/$(basename "$p")"
+		patch -d "$tree" -p1 -s --no-backup-if-mismatch <"$p" || exit 1
+	done
+	echo "$sum" >"$tree/.pcap-patches.new" || exit 1
+	return 0
+}
+
+configured() {
+	mv "$out/$1/.pcap-patches.new" "$out/$1/.pcap-patches"
+}
+
+deps
+mkdir -p "$out"
+start=$(date +%s)
+
+pcap_dsc=$(fetch libpcap "$(version libpcap libpcap0.8)")
+tcpdump_dsc=$(fetch tcpdump "$(version tcpdump tcpdump)")
+[ -f "$pcap_dsc" ] && [ -f "$tcpdump_dsc" ] || exit 1
+
+if prepare libpcap "$pcap_dsc"; then
+	log "configuring libpcap"
+	# Only a static library, and none of the optional capture modules
+	# that would need more libraries linked into tcpdump.
+	(cd "$out/libpcap" && ./configure -q --prefix="$prefix" \
+		--disable-shared --enable-ipv6 --disable-dbus \
+		--disable-bluetooth --disable-rdma --without-libnl \
+		--disable-netmap --without-dpdk >/dev/null)
+	configured libpcap
+	rm -f "$out/tcpdump/.pcap-patches"	# relink tcpdump
+fi
+log "building libpcap"
+make -s -C "$out/libpcap" -j"$jobs" >/dev/null
+make -s -C "$out/libpcap" install >/dev/null
+
+if prepare tcpdump "$tcpdump_dsc"; then
+	log "configuring tcpdump"
+	# As Debian's own build (debian/rules), against the libpcap above:
+	# its pcap-config comes first in PATH, pkg-config (which would find
+	# the system's libpcap.pc) is not asked, and its directory, which
+	# holds only libpcap.a, is searched first.
+	(cd "$out/tcpdump" && PATH="$prefix/bin:$PATH" PKG_CONFIG=false \
+		LDFLAGS="-L$prefix/lib" \
+		CFLAGS="${CFLAGS:--g -O2} -D_FILE_OFFSET_BITS=64" ./configure -q \
+		--prefix="$prefix" --disable-local-libpcap \
+		--with-crypto=yes --with-user=tcpdump >/dev/null)
+	configured tcpdump
+fi
+log "building tcpdump"
+make -s -C "$out/tcpdump" -j"$jobs" >/dev/null
+make -s -C "$out/tcpdump" install >/dev/null
+
+if ldd "$prefix/bin/tcpdump" | grep -q libpcap; then
+	echo "pcap-tools: $prefix/bin/tcpdump links a shared libpcap" >&2
+	exit 1
+fi
+log "built $prefix/bin/tcpdump ($("$prefix/bin/tcpdump" --version 2>&1 |
+	sed -n 's/^libpcap version //p' | head -n1)) in $(( $(date +%s) - start )) s"
