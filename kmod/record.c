@@ -151,6 +151,14 @@ static void iptap_deliver(struct sk_buff *skb, struct net_device *dev)
 		consume_skb(skb);
 }
 
+/* A record lost: it could not get the memory it needs. */
+static void iptap_record_lost(struct iptap_dev *idev)
+{
+	atomic_long_inc(&idev->dropped);
+	dev_core_stats_rx_dropped_inc(idev->dev);
+	iptap_dbg("%s: record lost, out of memory\n", idev->dev->name);
+}
+
 void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 			  const struct nf_hook_state *state,
 			  const struct iptap_attr *attr)
@@ -167,9 +175,7 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 	 */
 	rec = __pskb_copy_fclone(skb, IPTAP_RECORD_HLEN, GFP_ATOMIC, false);
 	if (!rec) {
-		atomic_long_inc(&idev->dropped);
-		dev_core_stats_rx_dropped_inc(dev);
-		iptap_dbg("%s: record lost, out of memory\n", dev->name);
+		iptap_record_lost(idev);
 		return;
 	}
 
@@ -179,8 +185,7 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 	 */
 	if (skb_orphan_frags_rx(rec, GFP_ATOMIC)) {
 		kfree_skb(rec);
-		atomic_long_inc(&idev->dropped);
-		dev_core_stats_rx_dropped_inc(dev);
+		iptap_record_lost(idev);
 		return;
 	}
 
