@@ -275,9 +275,10 @@ for name, d in dumps.items():
     if st is not None and not name.startswith("w"):
         t.eq(len(d.lines), st[0], "%s: one line per packet captured" % name)
 
-# -k: the process of every packet of a known flow.
+# -k: the process of every packet of a known flow.  The known flows make
+# at least 30 packets; IPv6 neighbour and router traffic adds a varying few.
 allp = dumps["ypktap"].parsed()
-t.ok(len(allp) >= 50 and None not in allp,
+t.ok(len(allp) >= 30 and None not in allp,
      "-y PKTAP -k: %d lines, each \"(ifname, proc name:pid, svc X, in|out)"
      " IP...\"" % len(allp),
      [l for l, p in zip(dumps["ypktap"].lines, allp) if p is None][:5])
@@ -326,7 +327,7 @@ check_flow("forked child, with its parent as the effective process",
 
 # Without -y, without -k: the same link type, plain tcpdump lines.
 pl = dumps["plain"].lines
-t.ok(len(pl) >= 50 and all(PLAIN.match(l) for l in pl) and
+t.ok(len(pl) >= 30 and all(PLAIN.match(l) for l in pl) and
      abs(len(pl) - len(allp)) <= 4,
      "no -y: %d lines, decoded as IP and IP6 (as -y PKTAP: %d)"
      % (len(pl), len(allp)), [l for l in pl if not PLAIN.match(l)][:5])
@@ -340,7 +341,7 @@ t.ok(len(up) == 3 and all(p and "> 10.0.0.1.7000:" in p[6] for p in up),
 # What the kernel's filter rejects is not "received by filter" (the
 # socket may have queued a packet or two before libpcap attached it).
 st = u.stats()
-t.ok(st is not None and 3 <= st[1] <= 3 + 3 and len(allp) >= 50,
+t.ok(st is not None and 3 <= st[1] <= 3 + 3 and len(allp) >= 30,
      "filter \"udp port 7000\" runs in the kernel: %s packets received "
      "by filter of %d on the device" % (st and st[1], len(allp)),
      u.stderr[-300:])
@@ -422,7 +423,7 @@ n = dumps["wfile"].stats()[0] if dumps["wfile"].stats() else -1
 if STOCK:
     r = sh("%s -nn -r %s/cap.pcap" % (STOCK, OUT), check=False)
     t.ok(r.returncode == 0 and "link-type PKTAP" in r.stderr and
-         len(r.stdout.splitlines()) == n and n >= 50 and
+         len(r.stdout.splitlines()) == n and n >= 30 and
          re.search(r"IP6 fd00::1\.\d+ > fd00::2\.7002: Flags \[S\]",
                    r.stdout),
          "-w FILE: the stock %s -r reads all %d records" % (STOCK, n),
