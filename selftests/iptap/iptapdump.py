@@ -143,7 +143,7 @@ dumps = {
     "if-va1": Dump("if-va1", ["-B", "2", "-i", "iptap0", "--if", "va1",
                               "--in", "icmp"]),
     "top": Dump("top", ["-B", "2", "--top"]),
-    "wfile": Dump("wfile", ["-B", "2", "-w", OUT + "/cap.pcap"]),
+    "wfile": Dump("wfile", ["-B", "16", "-w", OUT + "/cap.pcap"]),
     "wstdout": Dump("wstdout", ["-B", "2", "-w", "-", "udp or icmp"]),
     "count": Dump("count", ["-B", "2", "-c", "3", "icmp"]),
     # Without ip netns exec's sysfs: the device is recognised by its
