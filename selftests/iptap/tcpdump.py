@@ -30,13 +30,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import ROOT, Tap, iptap_add, load_module, sh, stop, veth_pair
+from iptaplib import (ROOT, Tap, iptap_add, load_module, sh, stop, veth_pair,
+                      workload)
 
 TCPDUMP = os.path.join(ROOT, "build", "pcap", "root", "bin", "tcpdump")
 # The system's own tcpdump, with the system's libpcap (not /usr/local).
 STOCK = next((p for p in ("/usr/bin/tcpdump", "/usr/sbin/tcpdump")
               if os.access(p, os.X_OK)), None)
-WL = os.path.join(os.path.dirname(__file__), "..", "lib", "workload.py")
 OUT = "/tmp/tcpdump-test"
 # "10:02:11.532118 (va1, proc udp-client:42, svc BE, out) IP 10.0.0.1..."
 KLINE = re.compile(r"^(\d\d:\d\d:\d\d\.\d{6}) \(([^,()]*)(?:, proc ([^,()]*))?"
@@ -123,15 +123,7 @@ class Dump:
         return tuple(map(int, m[-1])) if m else None
 
 
-def start(ns, *args):
-    """Start a workload role; return (process, pids)."""
-    p = subprocess.Popen(["ip", "netns", "exec", ns, "python3", WL] +
-                         [str(a) for a in args], stdout=subprocess.PIPE,
-                         text=True, start_new_session=True)
-    words = p.stdout.readline().split()
-    if not words or words[0] != "READY":
-        raise RuntimeError("%s did not start" % (args,))
-    return p, [int(w) for w in words[1:]]
+start = workload
 
 
 # The device's link types, and the program a filter compiles to.
