@@ -74,3 +74,9 @@ install-tools: pcap-tools
 
 uninstall-tools:
 	rm -f /usr/local/sbin/tcpdump
+
+# make bench: the benchmark in the VM, tables into BENCHMARKS.md (not
+# part of check: rates are measurements, not pass/fail tests)
+.PHONY: bench
+bench: matrix
+	@selftests/bench/bench.sh

@@ -1,0 +1,304 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# guest.sh: the benchmark inside the VM (see bench.sh, which boots it
+# with one vCPU and QEMU's -icount shift=0,sleep=off: guest time counts
+# guest instructions, one nanosecond each).
+#
+# Two network namespaces, a (sender, 10.0.0.1, veth va) and b (receiver,
+# 10.0.0.2, veth vb).  Each run starts a fresh sink (receiver, the clock)
+# in b and a fresh blast (sender) in a; sink measures BENCH_WINDOW seconds
+# of guest time after BENCH_WARMUP seconds from its first packet.  Each
+# configuration is measured BENCH_RUNS times in a row, its capture tool
+# (if any) running across those runs.  Writes to $IPTAP_RESULTS:
+#
+#   results.txt   "run set=S cfg=C n=N <sink fields> <blast fields> tx_packets= tx_bytes="
+#                 "capture set=S cfg=C <tool's statistics>" per capture tool
+#   perf-S-C.data perf profiles (BENCH_PROFILES) of a flood in a
+#                 configuration, kallsyms the kernel's symbols to read
+#                 them with, kallsyms-S-C iptap's where it was loaded
+#
+# Environment: BENCH_SETS (default "udp64 udp1400 tcp"), BENCH_RUNS (3),
+# BENCH_WINDOW (UDP, 0.5), BENCH_TCP_WINDOW (1), BENCH_WARMUP (0.2),
+# BENCH_PROFILES ("SET:CFG ...", "" for none), BENCH_PROFILE_SECONDS (1),
+# BENCH_PERF_FREQ (5000).
+
+set -uo pipefail
+
+bin=$IPTAP_ROOT/build/bench/bin
+ko=$IPTAP_ROOT/build/$IPTAP_RELEASE/kmod/iptap.ko
+res=$IPTAP_RESULTS
+sets=${BENCH_SETS:-udp64 udp1400 tcp}
+runs=${BENCH_RUNS:-3}
+window=${BENCH_WINDOW:-0.5}
+tcp_window=${BENCH_TCP_WINDOW:-1}
+warmup=${BENCH_WARMUP:-0.2}
+profiles=${BENCH_PROFILES-udp64:baseline udp64:idle udp64:listener udp64:listener-in udp64:tcpdump-veth udp64:nflog}
+port=9000
+tmp=/tmp/bench
+mkdir -p "$tmp"
+: >"$res/results.txt"
+
+log() { echo "bench: [$(cut -d' ' -f1 /proc/uptime)] $*"; }
+
+# sleep(1) as a builtin: a read that times out on a FIFO nobody
+# writes.  Every fork costs the VM time.
+mkfifo "$tmp/nap"
+exec {nap_fd}<>"$tmp/nap"
+nap() {
+	read -r -t "$1" -u "$nap_fd" _
+}
+
+# Wait until FILE has a line containing one of PATTERNS, or give up.
+wait_for() {
+	local file=$1 line pattern _
+
+	shift
+	for _ in {1..400}; do
+		if [ -f "$file" ]; then
+			while IFS= read -r line; do
+				for pattern in "$@"; do
+					[[ $line == *"$pattern"* ]] && return 0
+				done
+			done <"$file"
+		fi
+		nap 0.05
+	done
+	log "timed out waiting for '$*' in $file"
+	cat "$file" 2>/dev/null
+	return 1
+}
+
+setup_net() {
+	ip netns add a
+	ip netns add b
+	ip -n a link set lo up
+	ip -n b link set lo up
+	ip link add va netns a type veth peer name vb netns b
+	ip -n a addr add 10.0.0.1/24 dev va
+	ip -n b addr add 10.0.0.2/24 dev vb
+	ip -n a link set va up
+	ip -n b link set vb up
+	# Neighbour entries that never expire: no ARP inside a window.
+	ip -n a neigh replace 10.0.0.2 lladdr "$(ip -n b -br link show vb | awk '{print $3}')" dev va nud permanent
+	ip -n b neigh replace 10.0.0.1 lladdr "$(ip -n a -br link show va | awk '{print $3}')" dev vb nud permanent
+	# IPv6 is off on the pair: no router solicitations or MLD reports in a window.
+	ip netns exec a sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	ip netns exec b sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+}
+
+# sink and blast arguments of a set.
+set_args() {
+	case $1 in
+	udp64)   sink_args="-u" blast_args="-u -s 64" win=$window ;;
+	udp1400) sink_args="-u" blast_args="-u -s 1400" win=$window ;;
+	tcp)     sink_args="-t" blast_args="-t -s 65536" win=$tcp_window ;;
+	*)       log "unknown set $1"; exit 2 ;;
+	esac
+}
+
+# One measurement: prints the sink's and blast's results.  With a
+# profile file name, perf samples the whole machine for BENCH_PROFILE_SECONDS
+# once the flood is under way.
+measure() {
+	local set=$1 cfg=$2 n=$3 perf_out=${4:-} sp bp sink blast
+
+	set_args "$set"
+	# shellcheck disable=SC2086 # argument lists
+	ip netns exec b "$bin/sink" $sink_args -p $port -c vb -w "$warmup" \
+		-T "$([ -n "$perf_out" ] && echo 1000 || echo "$win")" \
+		>"$tmp/sink.out" 2>&1 &
+	sp=$!
+	wait_for "$tmp/sink.out" "sink ready" || return 1
+	# shellcheck disable=SC2086
+	ip netns exec a "$bin/blast" $blast_args -d 10.0.0.2 -p $port \
+		>"$tmp/blast.out" 2>&1 &
+	bp=$!
+	if [ -n "$perf_out" ]; then
+		nap "$warmup"
+		perf record -a -g -B -N -F "$perf_freq" -e cpu-clock -o "$perf_out" \
+			-- sleep "$profile_seconds" >"$tmp/perf.out" 2>&1 ||
+			cat "$tmp/perf.out"
+		kill -TERM "$sp"
+	fi
+	# The sink ends the run; a sender that fails ends the sink.
+	wait -n "$sp" "$bp"
+	kill -TERM "$bp" "$sp" 2>/dev/null
+	wait "$bp" "$sp"
+	[ -n "$perf_out" ] && return 0
+	sink=$(sed -n 's/^sink \(pkts=.*\)/\1/p' "$tmp/sink.out")
+	blast=$(sed -n 's/^blast \(sent=.*\)/\1/p' "$tmp/blast.out")
+	if [ -z "$sink" ]; then
+		log "$set $cfg run $n failed:"
+		cat "$tmp/sink.out" "$tmp/blast.out"
+		return 1
+	fi
+	echo "run set=$set cfg=$cfg n=$n $sink $blast" | tee -a "$res/results.txt"
+}
+
+# Capture tools: started by cap_start NAME NS COMMAND..., stopped by
+# cap_stop, which records their statistics.
+caps=()
+cap_start() {
+	local name=$1 ns=$2
+
+	shift 2
+	ip netns exec "$ns" "$@" >"$tmp/cap-$name.out" 2>&1 &
+	caps+=("$name:$!")
+}
+
+cap_wait() {
+	local c
+
+	for c in "${caps[@]}"; do
+		wait_for "$tmp/cap-${c%%:*}.out" "ready on" "listening on" || return 1
+	done
+	nap 0.2
+}
+
+cap_stop() {
+	local set=$1 cfg=$2 c name pid stats
+
+	for c in "${caps[@]}"; do
+		name=${c%%:*} pid=${c#*:}
+		kill -INT "$pid"
+		wait "$pid"
+		case $name in
+		ring*)
+			stats=$(sed -n 's/^ring \(dev=.*\)/\1/p' "$tmp/cap-$name.out") ;;
+		*)	# tcpdump's three lines of statistics
+			stats="tool=tcpdump $(tr '\n' ' ' <"$tmp/cap-$name.out" |
+				sed -n 's/.* \([0-9]*\) packets captured \([0-9]*\) packets received by filter \([0-9]*\) packets dropped by kernel.*/captured=\1 received=\2 kernel_drops=\3/p')" ;;
+		esac
+		echo "capture set=$set cfg=$cfg name=$name $stats" | tee -a "$res/results.txt"
+	done
+	caps=()
+}
+
+iptap_load() {
+	modprobe -a nf_socket_ipv4 nf_socket_ipv6
+	[ -d /sys/module/iptap ] || insmod "$ko"
+}
+
+iptap_unload() {
+	ip -n a link del iptap0 2>/dev/null
+	ip -n b link del iptap0 2>/dev/null
+	rmmod iptap 2>/dev/null
+	return 0
+}
+
+# Put the machine in configuration CFG (from the module not loaded).
+enter() {
+	local cfg=$1
+
+	case $cfg in
+	baseline|baseline-last) ;;
+	idle)
+		iptap_load
+		ip -n a link add iptap0 type iptap ;;
+	listener)
+		iptap_load
+		ip -n a link add iptap0 type iptap
+		cap_start ring a "$bin/ring" -i iptap0 ;;
+	listener-in)
+		iptap_load
+		ip -n b link add iptap0 type iptap
+		cap_start ring b "$bin/ring" -i iptap0 ;;
+	listener-both)
+		iptap_load
+		ip -n a link add iptap0 type iptap
+		ip -n b link add iptap0 type iptap
+		cap_start ring-a a "$bin/ring" -i iptap0
+		cap_start ring-b b "$bin/ring" -i iptap0 ;;
+	tcpdump-iptap)
+		iptap_load
+		ip -n a link add iptap0 type iptap
+		cap_start tcpdump a /usr/bin/tcpdump -i iptap0 -w /dev/null ;;
+	ring-veth)
+		cap_start ring a "$bin/ring" -i va ;;
+	tcpdump-veth)
+		cap_start tcpdump a /usr/bin/tcpdump -i va -w /dev/null ;;
+	nflog)
+		ip netns exec a nft -f - <<-EOF
+		table ip bench {
+			chain out {
+				type filter hook output priority filter;
+				log group 1
+			}
+		}
+		EOF
+		cap_start tcpdump a /usr/bin/tcpdump -i nflog:1 -w /dev/null ;;
+	tcpdump-any)
+		cap_start tcpdump a /usr/bin/tcpdump -i any -w /dev/null ;;
+	*)
+		log "unknown configuration $cfg"; exit 2 ;;
+	esac
+	cap_wait
+}
+
+leave() {
+	local set=$1 cfg=$2
+
+	[ ${#caps[@]} -gt 0 ] && cap_stop "$set" "$cfg"
+	case $cfg in
+	nflog) ip netns exec a nft delete table ip bench ;;
+	esac
+	iptap_unload
+}
+
+configs_of() {
+	case $1 in
+	udp64)
+		echo baseline idle listener listener-in listener-both \
+		     tcpdump-iptap ring-veth tcpdump-veth nflog tcpdump-any \
+		     baseline-last ;;
+	*)	echo baseline idle listener baseline-last ;;
+	esac
+}
+
+# perf's cpu-clock samples: with icount, a sample every 1e9/FREQ guest
+# instructions, wherever the guest is.  bench.sh reads them on the host.
+perf_freq=${BENCH_PERF_FREQ:-5000}
+profile_seconds=${BENCH_PROFILE_SECONDS:-1}
+profile_run() {
+	local set=$1 cfg=$2
+
+	enter "$cfg"
+	# Module addresses change from one insmod to the next.
+	[ -d /sys/module/iptap ] &&
+		grep -F '[iptap]' /proc/kallsyms >"$res/kallsyms-$set-$cfg"
+	measure "$set" "$cfg" profile "$tmp/perf.data"
+	leave "$set" "$cfg-profile"
+	cp "$tmp/perf.data" "$res/perf-$set-$cfg.data"
+	echo "profile set=$set cfg=$cfg freq=$perf_freq seconds=$profile_seconds" |
+		tee -a "$res/results.txt"
+}
+
+log "kernel $(uname -r), $(nproc) CPU, sets: $sets, $runs runs of ${window}s (TCP ${tcp_window}s) after ${warmup}s"
+setup_net
+# The tools' pages, read once over 9p before any window.
+cat "$bin"/* /usr/bin/tcpdump "$ko" >/dev/null
+# A first flood, not recorded: the first one after boot is slower.
+measure udp64 warm-up 0 >/dev/null
+: >"$res/results.txt"
+
+for set in $sets; do
+	for cfg in $(configs_of "$set"); do
+		log "$set: $cfg"
+		enter "$cfg"
+		for n in $(seq "$runs"); do
+			measure "$set" "$cfg" "$n"
+		done
+		leave "$set" "$cfg"
+	done
+done
+
+if [ -n "$profiles" ]; then
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	cat /proc/kallsyms >"$res/kallsyms"
+	for p in $profiles; do
+		log "profile ${p%%:*}: ${p#*:}"
+		profile_run "${p%%:*}" "${p#*:}"
+	done
+fi
+log "done"
