@@ -5,9 +5,10 @@
  * Outgoing packets carry their socket; incoming ones are matched to the
  * local socket that will receive them with the lookup xt_socket uses.
  * The owner then comes from the socket's record (owner.c), or, for a
- * packet sent in task context, from the sending task itself.  Nothing
- * here sleeps, allocates on the common path or takes a lock the stack's
- * own socket lookup would not take.
+ * packet sent in task context, from the sending task itself, which then
+ * becomes the socket's recorded owner.  Nothing here sleeps, allocates
+ * on the common path (only when a socket changes hands) or takes a lock
+ * the stack's own socket lookup would not take.
  */
 
 #include <linux/icmp.h>
@@ -97,6 +98,8 @@ static void iptap_attribute_out(struct sk_buff *skb,
 					current->group_leader);
 			a->last = &a->cur;
 			a->creator = o ? &o->creator : NULL;
+			/* Its ACKs and the replies it gets are its too. */
+			iptap_owner_note_sock(sk, false);
 		} else {
 			iptap_attr_from_owner(a, o);
 		}

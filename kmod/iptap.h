@@ -116,5 +116,6 @@ void iptap_owner_forget_sock(struct sock *sk);
 /* probes.c */
 int iptap_probes_get(void);
 void iptap_probes_put(void);
+void iptap_probes_recording(void);
 
 #endif /* _IPTAP_H */

@@ -40,6 +40,8 @@ static unsigned int iptap_hook(void *priv, struct sk_buff *skb,
 		}
 		iptap_record_deliver(idev, skb, state, &attr);
 	}
+	if (attributed)
+		iptap_probes_recording();
 	return NF_ACCEPT;
 }
 

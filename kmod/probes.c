@@ -7,15 +7,26 @@
  * stable entry points of the LSM layer record the owners.  Each of these
  * runs in the task that acts on the socket, except security_sk_free(),
  * which runs wherever the socket is freed and only drops its record.
- * The probes exist only while some namespace has an iptap device.
+ *
+ * The probes on socket events (create, bind, connect, listen, accept,
+ * free) exist while some namespace has an iptap device.  The one on
+ * security_socket_recvmsg() would run for every datagram a process
+ * reads: it is armed only while captures get records, so that idle
+ * devices cost nothing per packet.  Senders need no probe: the hook
+ * records the sending task itself (attribute.c).
  */
 
 #include <linux/kprobes.h>
+#include <linux/mutex.h>
 #include <linux/net.h>
 #include <linux/sched.h>
+#include <linux/workqueue.h>
 #include <net/sock.h>
 
 #include "iptap.h"
+
+/* The receive probe goes this long after the last record. */
+#define IPTAP_RECV_PROBE_IDLE	(5 * HZ)
 
 static bool iptap_probe_wanted(struct sock *sk)
 {
@@ -40,7 +51,7 @@ static int iptap_post_create(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-/* security_socket_{bind,connect,listen,sendmsg,recvmsg}(sock, ...) */
+/* security_socket_{bind,connect,listen,recvmsg}(sock, ...) */
 static int iptap_socket_use(struct kprobe *p, struct pt_regs *regs)
 {
 	struct socket *sock = (void *)regs_get_kernel_argument(regs, 0);
@@ -107,56 +118,148 @@ static struct kprobe iptap_kprobes[] = {
 	  .pre_handler = iptap_socket_use },
 	{ .symbol_name = "security_socket_listen",
 	  .pre_handler = iptap_socket_use },
-	{ .symbol_name = "security_socket_sendmsg",
-	  .pre_handler = iptap_socket_use },
-	{ .symbol_name = "security_socket_recvmsg",
-	  .pre_handler = iptap_socket_use },
 	{ .symbol_name = "security_sock_graft",
 	  .pre_handler = iptap_graft },
 	{ .symbol_name = "security_sk_free",
 	  .pre_handler = iptap_sk_free },
 };
 
-static struct kprobe *iptap_kprobe_ptrs[ARRAY_SIZE(iptap_kprobes)];
-static unsigned int iptap_probe_users;	/* iptap devices, under RTNL */
+static struct kprobe iptap_recv_probe = {
+	.symbol_name	= "security_socket_recvmsg",
+	.pre_handler	= iptap_socket_use,
+};
 
-/* A device is created: the first one anywhere arms the probes. */
+static struct kprobe *iptap_kprobe_ptrs[ARRAY_SIZE(iptap_kprobes)];
+
+/* Serializes arming and disarming; taken under RTNL, never around it. */
+static DEFINE_MUTEX(iptap_probes_lock);
+static unsigned int iptap_probe_users;	/* iptap devices */
+static bool iptap_recv_armed;		/* written under the lock */
+static bool iptap_recv_failed;		/* do not retry until rearmed */
+static unsigned long iptap_last_record;	/* jiffies */
+
+static void iptap_recv_arm(struct work_struct *work);
+static void iptap_recv_idle(struct work_struct *work);
+static DECLARE_WORK(iptap_recv_arm_work, iptap_recv_arm);
+static DECLARE_DELAYED_WORK(iptap_recv_idle_work, iptap_recv_idle);
+
+/* A kprobe cannot be registered twice without a reset. */
+static void iptap_kprobe_reset(struct kprobe *kp)
+{
+	kp->addr = NULL;
+	kp->flags = 0;
+}
+
+/* Called with iptap_probes_lock held. */
+static void iptap_recv_disarm(void)
+{
+	if (!iptap_recv_armed)
+		return;
+	unregister_kprobe(&iptap_recv_probe);
+	WRITE_ONCE(iptap_recv_armed, false);
+	iptap_dbg("receive probe disarmed\n");
+}
+
+static void iptap_recv_arm(struct work_struct *work)
+{
+	int err;
+
+	mutex_lock(&iptap_probes_lock);
+	if (iptap_probe_users && !iptap_recv_armed && !iptap_recv_failed) {
+		iptap_kprobe_reset(&iptap_recv_probe);
+		err = register_kprobe(&iptap_recv_probe);
+		if (!err) {
+			WRITE_ONCE(iptap_recv_armed, true);
+			schedule_delayed_work(&iptap_recv_idle_work,
+					      IPTAP_RECV_PROBE_IDLE);
+			iptap_dbg("receive probe armed\n");
+		} else {
+			WRITE_ONCE(iptap_recv_failed, true);
+			pr_warn_once("iptap: no probe on security_socket_recvmsg (%d): receiving processes are not recorded\n",
+				     err);
+		}
+	}
+	mutex_unlock(&iptap_probes_lock);
+}
+
+static void iptap_recv_idle(struct work_struct *work)
+{
+	unsigned long until;
+
+	mutex_lock(&iptap_probes_lock);
+	until = READ_ONCE(iptap_last_record) + IPTAP_RECV_PROBE_IDLE;
+	if (time_after_eq(jiffies, until))
+		iptap_recv_disarm();
+	else if (iptap_recv_armed)
+		schedule_delayed_work(&iptap_recv_idle_work, until - jiffies);
+	mutex_unlock(&iptap_probes_lock);
+}
+
+/*
+ * A record was delivered: keep the receive probe armed.  Called from
+ * the hooks; cheap once armed.
+ */
+void iptap_probes_recording(void)
+{
+	unsigned long now = jiffies;
+
+	if (READ_ONCE(iptap_last_record) != now)
+		WRITE_ONCE(iptap_last_record, now);
+	if (!READ_ONCE(iptap_recv_armed) && !READ_ONCE(iptap_recv_failed))
+		schedule_work(&iptap_recv_arm_work);
+}
+
+/* A device is created: the first one anywhere arms the event probes. */
 int iptap_probes_get(void)
 {
 	unsigned int i;
-	int err;
+	int err = 0;
 
 	ASSERT_RTNL();
-	if (iptap_probe_users++)
-		return 0;
+	mutex_lock(&iptap_probes_lock);
+	if (iptap_probe_users)
+		goto out;
+	WRITE_ONCE(iptap_recv_failed, false);
 	for (i = 0; i < ARRAY_SIZE(iptap_kprobes); i++) {
-		/* A kprobe cannot be registered twice without a reset. */
-		iptap_kprobes[i].addr = NULL;
-		iptap_kprobes[i].flags = 0;
+		iptap_kprobe_reset(&iptap_kprobes[i]);
 		iptap_kprobe_ptrs[i] = &iptap_kprobes[i];
 	}
 	err = register_kprobes(iptap_kprobe_ptrs, ARRAY_SIZE(iptap_kprobes));
 	if (err)
-		goto err;
-	iptap_clone_probe.kp.addr = NULL;
-	iptap_clone_probe.kp.flags = 0;
+		goto out_unlock;
+	iptap_kprobe_reset(&iptap_clone_probe.kp);
 	err = register_kretprobe(&iptap_clone_probe);
 	if (err) {
 		unregister_kprobes(iptap_kprobe_ptrs, ARRAY_SIZE(iptap_kprobes));
-		goto err;
+		goto out_unlock;
 	}
-	return 0;
-err:
-	iptap_probe_users--;
+out:
+	iptap_probe_users++;
+out_unlock:
+	mutex_unlock(&iptap_probes_lock);
 	return err;
 }
 
-/* Waits for running handlers: unregister_kprobes() synchronizes RCU. */
+/*
+ * The last device anywhere removes every probe.  By then no hook is
+ * left to schedule the works again.  Unregistering waits for running
+ * handlers.
+ */
 void iptap_probes_put(void)
 {
+	bool last;
+
 	ASSERT_RTNL();
-	if (--iptap_probe_users)
-		return;
-	unregister_kretprobe(&iptap_clone_probe);
-	unregister_kprobes(iptap_kprobe_ptrs, ARRAY_SIZE(iptap_kprobes));
+	mutex_lock(&iptap_probes_lock);
+	last = !--iptap_probe_users;
+	if (last) {
+		iptap_recv_disarm();
+		unregister_kretprobe(&iptap_clone_probe);
+		unregister_kprobes(iptap_kprobe_ptrs, ARRAY_SIZE(iptap_kprobes));
+	}
+	mutex_unlock(&iptap_probes_lock);
+	if (last) {
+		cancel_work_sync(&iptap_recv_arm_work);
+		cancel_delayed_work_sync(&iptap_recv_idle_work);
+	}
 }

@@ -14,6 +14,10 @@ Each role names itself (prctl PR_SET_NAME: the process's comm), prints
                                    sends "parent1"; a child ("fork-child")
                                    inherits it and sends "child1","child2";
                                    then the parent sends "parent2"
+  fork-udp-server PORT             the parent ("fork-binder") binds a UDP
+                                   socket and only waits; a child
+                                   ("fork-receiver") inherits it and reads
+                                   from it (blocking) until killed
   ping HOST FAMILY COUNT           run ping (a ping socket), report its pid
   pidns-udp HOST PORT              print "READY <pid outside> <pid inside>"
                                    (run it in a child PID namespace), send 2
@@ -110,6 +114,19 @@ def main(role, args):
         os.waitpid(child, 0)
         time.sleep(0.2)
         s.sendto(b"parent2", dst)
+    elif role == "fork-udp-server":
+        name("fork-binder")
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("", int(args[0])))
+        child = os.fork()
+        if child == 0:
+            name("fork-receiver")
+            # Blocking: a timeout would make Python poll() first and
+            # call recvfrom() only once a datagram is there.
+            while True:
+                s.recvfrom(65536)
+        say("READY", os.getpid(), child)
+        os.waitpid(child, 0)
     elif role == "ping":
         p = subprocess.Popen(["ping", "-c", args[2], "-i", "0.2", "-W", "2",
                               "-" + args[1], args[0]],
