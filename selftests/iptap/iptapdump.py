@@ -20,15 +20,14 @@ the host's files.
 
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import (ROOT, Tap, iptap_add, load_module, sh, stop, veth_pair,
-                      workload)
+from iptaplib import (ROOT, Tap, ToolRun, iptap_add, load_module, sh, stop,
+                      veth_pair, workload)
 
 TOOL = os.path.join(ROOT, "tools", "iptapdump", "iptapdump")
 # Built with ASan and UBSan by "make -C tools/iptapdump check" (make check
@@ -50,66 +49,19 @@ sh("sysctl -qw net.ipv4.ping_group_range='0 2147483647'", ns="a")
 os.makedirs(OUT, exist_ok=True)
 
 
-class Dump:
-    """An iptapdump process in namespace a, its stdout in a file."""
+class Dump(ToolRun):
+    """An iptapdump process in namespace a."""
+
+    STATS = STATS
 
     def __init__(self, name, args, prefix=("ip", "netns", "exec", "a"),
                  wait=True, stdout=None, tool=TOOL):
-        self.name = name
-        self.path = os.path.join(OUT, name + ".out")
-        self.out = open(self.path, "wb")
-        self.proc = subprocess.Popen(list(prefix) + [tool] + args,
-                                     stdout=stdout or self.out,
-                                     stderr=subprocess.PIPE)
-        self.err = b""
-        self.rc = None
-        if wait:
-            self.wait_listening()
-
-    def wait_listening(self, timeout=30):
-        """Read stderr until the program says it listens."""
-        end = time.time() + timeout
-        while b"listening on" not in self.err and time.time() < end:
-            r, _, _ = select.select([self.proc.stderr], [], [], 0.2)
-            if r:
-                chunk = os.read(self.proc.stderr.fileno(), 4096)
-                if not chunk:
-                    break
-                self.err += chunk
-        return b"listening on" in self.err
-
-    def interrupt(self, sig=signal.SIGINT):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        return self.finish()
-
-    def finish(self, timeout=30):
-        try:
-            _, err = self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            _, err = self.proc.communicate()
-        self.err += err
-        self.rc = self.proc.returncode
-        self.out.close()
-        return self
-
-    @property
-    def stderr(self):
-        return self.err.decode(errors="replace")
-
-    @property
-    def data(self):
-        with open(self.path, "rb") as f:
-            return f.read()
+        super().__init__(name, list(prefix) + [tool] + args, OUT, wait,
+                         stdout)
 
     @property
     def lines(self):
         return self.data.decode(errors="replace").splitlines()
-
-    def stats(self):
-        m = STATS.findall(self.stderr)
-        return (int(m[-1][0]), int(m[-1][1])) if m else None
 
 
 def parsed(lines):

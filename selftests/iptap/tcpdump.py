@@ -22,16 +22,13 @@ sees the host's files.
 
 import os
 import re
-import select
 import shutil
-import signal
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import (ROOT, Tap, iptap_add, load_module, sh, stop, veth_pair,
-                      workload)
+from iptaplib import (ROOT, Tap, ToolRun, iptap_add, load_module, sh, stop,
+                      veth_pair, workload)
 
 TCPDUMP = os.path.join(ROOT, "build", "pcap", "root", "bin", "tcpdump")
 # The system's own tcpdump, with the system's libpcap (not /usr/local).
@@ -58,69 +55,26 @@ os.makedirs(OUT)
 os.chmod(OUT, 0o777)    # tcpdump drops privileges to user tcpdump
 
 
-class Dump:
-    """A tcpdump process on iptap0 in namespace a, its stdout in a file."""
+class Dump(ToolRun):
+    """A tcpdump process on iptap0 in namespace a."""
+
+    STATS = STATS
 
     def __init__(self, name, args, wait=True):
-        self.name = name
-        self.path = os.path.join(OUT, name + ".out")
-        self.out = open(self.path, "wb")
         self.cmd = [TCPDUMP, "-i", "iptap0", "-nn", "-l"] + args
-        self.proc = subprocess.Popen(["ip", "netns", "exec", "a"] + self.cmd,
-                                     stdout=self.out, stderr=subprocess.PIPE)
-        self.err = b""
-        self.rc = None
-        if wait:
-            self.wait_listening()
-
-    def wait_listening(self, timeout=30):
-        """Read stderr until the whole "listening on" line is there."""
-        end = time.time() + timeout
-        done = re.compile(rb"listening on [^\n]*\n")
-        while not done.search(self.err) and time.time() < end:
-            r, _, _ = select.select([self.proc.stderr], [], [], 0.2)
-            if r:
-                chunk = os.read(self.proc.stderr.fileno(), 4096)
-                if not chunk:
-                    break
-                self.err += chunk
-        return done.search(self.err) is not None
-
-    def interrupt(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        return self.finish()
-
-    def finish(self, timeout=30):
-        try:
-            _, err = self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            _, err = self.proc.communicate()
-        self.err += err
-        self.rc = self.proc.returncode
-        self.out.close()
-        return self
-
-    @property
-    def stderr(self):
-        return self.err.decode(errors="replace")
+        super().__init__(name, ["ip", "netns", "exec", "a"] + self.cmd, OUT,
+                         wait)
 
     @property
     def lines(self):
-        with open(self.path, "rb") as f:
-            return [l for l in f.read().decode(errors="replace").splitlines()
-                    if l.strip()]
+        return [l for l in self.data.decode(errors="replace").splitlines()
+                if l.strip()]
 
     def parsed(self):
         """(ifname, proc, eproc, svc, dir, family, summary) per -k line,
         None for a line that is none."""
         return [m.groups()[1:] if m else None
                 for m in map(KLINE.match, self.lines)]
-
-    def stats(self):
-        m = STATS.findall(self.stderr)
-        return tuple(map(int, m[-1])) if m else None
 
 
 start = workload

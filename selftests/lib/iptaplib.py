@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import errno
 import os
+import re
 import select
 import signal
 import socket
@@ -316,3 +317,66 @@ def write_pcap(path, records, linktype=258):
             f.write(struct.pack("<IIII", int(t), int((t % 1) * 1e6),
                                 len(raw), len(raw)))
             f.write(raw)
+
+
+class ToolRun:
+    """A capture program (tcpdump, iptapdump) running in the background,
+    its stdout in OUTDIR/NAME.out and its stderr kept; by default it is
+    waited for until it says it listens.  Users set STATS, the regular
+    expression of its closing statistics."""
+
+    LISTENING = re.compile(rb"listening on [^\n]*\n")
+    STATS = None
+
+    def __init__(self, name, cmd, outdir, wait=True, stdout=None):
+        self.name = name
+        self.path = os.path.join(outdir, name + ".out")
+        self.out = open(self.path, "wb")
+        self.proc = subprocess.Popen(cmd, stdout=stdout or self.out,
+                                     stderr=subprocess.PIPE)
+        self.err = b""
+        self.rc = None
+        if wait:
+            self.wait_listening()
+
+    def wait_listening(self, timeout=30):
+        """Read stderr until the whole "listening on" line is there."""
+        end = time.time() + timeout
+        while not self.LISTENING.search(self.err) and time.time() < end:
+            r, _, _ = select.select([self.proc.stderr], [], [], 0.2)
+            if r:
+                chunk = os.read(self.proc.stderr.fileno(), 4096)
+                if not chunk:
+                    break
+                self.err += chunk
+        return self.LISTENING.search(self.err) is not None
+
+    def interrupt(self, sig=signal.SIGINT):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.finish()
+
+    def finish(self, timeout=30):
+        try:
+            _, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        self.err += err
+        self.rc = self.proc.returncode
+        self.out.close()
+        return self
+
+    @property
+    def stderr(self):
+        return self.err.decode(errors="replace")
+
+    @property
+    def data(self):
+        with open(self.path, "rb") as f:
+            return f.read()
+
+    def stats(self):
+        """The numbers of the last statistics line, or None."""
+        m = self.STATS.findall(self.stderr)
+        return tuple(map(int, m[-1])) if m else None
