@@ -159,25 +159,38 @@ static void iptap_record_lost(struct iptap_dev *idev)
 	iptap_dbg("%s: record lost, out of memory\n", idev->dev->name);
 }
 
-void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
-			  const struct nf_hook_state *state,
-			  const struct iptap_attr *attr)
+/*
+ * A private copy of @skb with room for our header in front, carrying
+ * none of the original's metadata but its flow hash.
+ */
+static struct sk_buff *iptap_record_copy(struct sk_buff *skb)
 {
-	struct net_device *dev = idev->dev;
 	struct sk_buff *rec;
-	__le32 af;
-	u32 flowid;
 
 	/*
-	 * A private copy of the linear part with room for our header in
-	 * front; paged data (GSO payloads) is shared, not copied.  Pushing
-	 * into a clone would write into the original's head.
+	 * Most packets are linear: copying their bytes into a new skb is
+	 * cheaper than copying the skb, whose metadata we would then drop.
+	 */
+	if (!skb_is_nonlinear(skb)) {
+		rec = alloc_skb(IPTAP_RECORD_HLEN + skb->len, GFP_ATOMIC);
+		if (!rec)
+			return NULL;
+		skb_reserve(rec, IPTAP_RECORD_HLEN);
+		skb_put_data(rec, skb->data, skb->len);
+		/* What skb_get_hash() below needs to find the same hash. */
+		rec->protocol = skb->protocol;
+		skb_copy_hash(rec, skb);
+		return rec;
+	}
+
+	/*
+	 * Paged data (GSO payloads) is shared, not copied; the linear part
+	 * is copied, as pushing into a clone would write into the
+	 * original's head.
 	 */
 	rec = __pskb_copy_fclone(skb, IPTAP_RECORD_HLEN, GFP_ATOMIC, false);
-	if (!rec) {
-		iptap_record_lost(idev);
-		return;
-	}
+	if (!rec)
+		return NULL;
 
 	/*
 	 * Pages a sender lent with MSG_ZEROCOPY must not wait in a capture
@@ -185,8 +198,7 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 	 */
 	if (skb_orphan_frags_rx(rec, GFP_ATOMIC)) {
 		kfree_skb(rec);
-		iptap_record_lost(idev);
-		return;
+		return NULL;
 	}
 
 	/* The copy carries the original's metadata: keep none of it. */
@@ -196,6 +208,23 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 	skb_gso_reset(rec);		/* a record is one blob */
 	rec->encapsulation = 0;
 	rec->ip_summed = CHECKSUM_NONE;	/* no checksum state survives the push */
+	return rec;
+}
+
+void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
+			  const struct nf_hook_state *state,
+			  const struct iptap_attr *attr)
+{
+	struct net_device *dev = idev->dev;
+	struct sk_buff *rec;
+	__le32 af;
+	u32 flowid;
+
+	rec = iptap_record_copy(skb);
+	if (!rec) {
+		iptap_record_lost(idev);
+		return;
+	}
 	rec->dev = dev;
 	/* Header offsets were relative to the original's headroom. */
 	skb_reset_network_header(rec);
