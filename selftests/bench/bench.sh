@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench.sh [-k RELEASE]...: "make bench".  Builds the benchmark's tools
+# bench.sh [-r] [-k RELEASE]...: "make bench".  Builds the benchmark's tools
 # (tools/bench/) on the host, boots each kernel of the matrix (or the
 # ones named) in the VM with one vCPU and a guest clock that counts
 # instructions (QEMU -icount shift=0,sleep=off: one instruction is one
@@ -12,8 +12,9 @@
 # build/bench/<release>/.
 #
 # BENCH_* variables pass to guest.sh (see there); BENCH_QEMU_OPTS
-# replaces the accelerator options.  Not part of "make check": rates
-# are measurements, not pass/fail tests.
+# replaces the accelerator options.  -r only reads the results that are
+# there again (profiles, tables), without booting anything.  Not part of
+# "make check": rates are measurements, not pass/fail tests.
 
 set -euo pipefail
 
@@ -22,63 +23,87 @@ root=$(cd "$here/../.." && pwd)
 out=$root/build/bench
 qopts=${BENCH_QEMU_OPTS:-"-accel tcg -icount shift=0,sleep=off"}
 releases=()
-while getopts "k:" opt; do
+args="$*"
+report_only=
+while getopts "rk:" opt; do
 	case $opt in
 	k) releases+=("$OPTARG") ;;
-	*) echo "usage: $0 [-k RELEASE]..." >&2; exit 2 ;;
+	r) report_only=1 ;;
+	*) echo "usage: $0 [-r] [-k RELEASE]..." >&2; exit 2 ;;
 	esac
 done
 [ ${#releases[@]} -gt 0 ] || mapfile -t releases < <("$here/../vm/kernels.sh" list)
 
-# perf (the guest runs the host's binaries) for the profiles.
-if [ -n "${BENCH_PROFILES-x}" ] && ! command -v perf >/dev/null; then
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-perf >/dev/null
-fi
+# BENCH_* settings as shell words.
+settings() {
+	local v
 
-mkdir -p "$out/bin"
-for t in blast sink ring; do
-	gcc -O2 -Wall -Wextra -Werror -o "$out/bin/$t" "$root/tools/bench/$t.c"
-done
-
-cmd=$out/guest-cmd.sh
-{
-	for v in $(compgen -v BENCH_); do
-		[ "$v" = BENCH_QEMU_OPTS ] || printf 'export %s=%q\n' "$v" "${!v}"
+	for v in $(compgen -v BENCH_ || true); do
+		printf '%s=%q ' "$v" "${!v}"
 	done
-	echo 'exec bash selftests/bench/guest.sh'
-} >"$cmd"
+}
 
-start=$(date +%s)
-pids=()
-for rel in "${releases[@]}"; do
-	[ -f "$root/build/$rel/kmod/iptap.ko" ] || {
-		echo "bench: no build/$rel/kmod/iptap.ko (make matrix)" >&2; exit 1; }
-	rm -rf "${out:?}/$rel"
-	mkdir -p "$out/$rel"
-	touch "$out/$rel/output.log"
-	echo "bench: $rel: booting (one vCPU, $qopts)"
-	"$here/../vm/vm.sh" -k "$rel" -o "$out/$rel" -s 1 -t 2400 -q "$qopts" "$cmd" \
-		>"$out/$rel/vm.log" 2>&1 &
-	pids+=($!)
-done
-# Progress: the guest's "bench:" lines.
-tailers=()
-for rel in "${releases[@]}"; do
-	tail -n +1 -F "$out/$rel/output.log" 2>/dev/null > >(sed -u -n "s/^bench: /  [$rel] /p") &
-	tailers+=($!)
-done
-rc=0
-for i in "${!pids[@]}"; do
-	if ! wait "${pids[$i]}"; then
-		echo "bench: ${releases[$i]}: the VM failed, see $out/${releases[$i]}/" >&2
-		cat "$out/${releases[$i]}/vm.log" >&2
-		rc=1
+run_vms() {
+	# perf (the guest runs the host's binaries) for the profiles.
+	if [ -n "${BENCH_PROFILES-x}" ] && ! command -v perf >/dev/null; then
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-perf >/dev/null
 	fi
-done
-kill "${tailers[@]}" 2>/dev/null || true
-wait "${tailers[@]}" 2>/dev/null || true
-echo "bench: the VMs took $(( $(date +%s) - start ))s"
+
+	mkdir -p "$out/bin"
+	for t in blast sink ring; do
+		gcc -O2 -Wall -Wextra -Werror -o "$out/bin/$t" "$root/tools/bench/$t.c"
+	done
+
+	cmd=$out/guest-cmd.sh
+	{
+		for v in $(compgen -v BENCH_ || true); do
+			[ "$v" = BENCH_QEMU_OPTS ] || printf 'export %s=%q\n' "$v" "${!v}"
+		done
+		echo 'exec bash selftests/bench/guest.sh'
+	} >"$cmd"
+
+	# What made the results, for BENCHMARKS.md.
+	echo "$(settings)selftests/bench/bench.sh${args:+ $args}" >"$out/command"
+	start=$(date +%s)
+	pids=()
+	for rel in "${releases[@]}"; do
+		[ -f "$root/build/$rel/kmod/iptap.ko" ] || {
+			echo "bench: no build/$rel/kmod/iptap.ko (make matrix)" >&2; exit 1; }
+		rm -rf "${out:?}/$rel"
+		mkdir -p "$out/$rel"
+		touch "$out/$rel/output.log"
+		echo "bench: $rel: booting (one vCPU, $qopts)"
+		"$here/../vm/vm.sh" -k "$rel" -o "$out/$rel" -s 1 -t 2400 -q "$qopts" "$cmd" \
+			>"$out/$rel/vm.log" 2>&1 &
+		pids+=($!)
+	done
+	# Progress: the guest's "bench:" lines.
+	tailers=()
+	for rel in "${releases[@]}"; do
+		tail -n +1 -F "$out/$rel/output.log" 2>/dev/null > >(
+			while IFS= read -r line; do
+				[[ $line == "bench: "* ]] &&
+					echo "  $(( $(date +%s) - start ))s [$rel] ${line#bench: }"
+			done) &
+		tailers+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		if ! wait "${pids[$i]}"; then
+			echo "bench: ${releases[$i]}: the VM failed, see $out/${releases[$i]}/" >&2
+			cat "$out/${releases[$i]}/vm.log" >&2
+			rc=1
+		fi
+	done
+	kill "${tailers[@]}" 2>/dev/null || true
+	wait "${tailers[@]}" 2>/dev/null || true
+	echo "bench: the VMs took $(( $(date +%s) - start ))s"
+}
+
+rc=0
+if [ -z "$report_only" ]; then
+	run_vms
+fi
 
 # Profiles: perf script on the host, with the guest's symbols, folded
 # into "COUNT COMM;OUTERMOST;...;INNERMOST" lines.
@@ -90,17 +115,22 @@ for rel in "${releases[@]}"; do
 		syms=$out/$rel/kallsyms-all-$name
 		cat "$out/$rel/kallsyms" "$out/$rel/kallsyms-$name" >"$syms" 2>/dev/null ||
 			cp "$out/$rel/kallsyms" "$syms"
-		perf script -i "$data" --kallsyms "$syms" -F comm,ip,sym 2>/dev/null |
+		# The first and last sample's times in a "#time T0 T1" line.
+		perf script -i "$data" --kallsyms "$syms" -F comm,time,ip,sym 2>/dev/null |
 			awk '
-			/^[^ \t]/ { if (chain != "") n[comm ";" chain]++; comm = $1; chain = ""; next }
+			function flush() { if (chain != "") n[comm ";" chain]++; chain = "" }
+			/^[^ \t]/ { flush(); comm = $1; t = $2; sub(/:$/, "", t); t += 0
+				     if (!seen || t < t0) t0 = t; if (!seen || t > t1) t1 = t
+				     seen = 1; next }
 			NF >= 2 { chain = (chain == "") ? $2 : $2 ";" chain }
-			END { if (chain != "") n[comm ";" chain]++; for (c in n) print n[c], c }' |
+			END { flush(); for (c in n) print n[c], c
+			      printf "#time %.6f %.6f\n", t0, t1 }' |
 			sort -rn >"$out/$rel/profile-$name.txt"
 		rm -f "$syms"
 	done
 done
 
 python3 "$here/report.py" "$out" "$root/BENCHMARKS.md" \
-	"make bench (selftests/bench/bench.sh${*:+ $*}; QEMU $qopts, one vCPU)" "${releases[@]}"
+	"$(cat "$out/command" 2>/dev/null || echo "?")" "${releases[@]}"
 echo "bench: tables written to BENCHMARKS.md; results in $out/"
 exit "$rc"

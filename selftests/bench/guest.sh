@@ -12,14 +12,17 @@
 # configuration is measured BENCH_RUNS times in a row, its capture tool
 # (if any) running across those runs.  Writes to $IPTAP_RESULTS:
 #
-#   results.txt   "run set=S cfg=C n=N <sink fields> <blast fields> tx_packets= tx_bytes="
-#                 "capture set=S cfg=C <tool's statistics>" per capture tool
+#   results.txt   "run set=S cfg=C n=N <sink's fields> <blast's fields>" per run,
+#                 "capture set=S cfg=C name=N <tool's statistics>" per capture tool
 #   perf-S-C.data perf profiles (BENCH_PROFILES) of a flood in a
 #                 configuration, kallsyms the kernel's symbols to read
-#                 them with, kallsyms-S-C iptap's where it was loaded
+#                 them with, kallsyms-S-C iptap's where it was loaded,
+#                 ticks-S-C.txt the sink's packet count over time
 #
 # Environment: BENCH_SETS (default "udp64 udp1400 tcp"), BENCH_RUNS (3),
 # BENCH_WINDOW (UDP, 0.5), BENCH_TCP_WINDOW (1), BENCH_WARMUP (0.2),
+# BENCH_SINK_INTERVAL (the UDP sink's sleep between drains in us; 0, the default:
+# block in recvmmsg instead), BENCH_CONFIGS (configurations of every set),
 # BENCH_PROFILES ("SET:CFG ...", "" for none), BENCH_PROFILE_SECONDS (1),
 # BENCH_PERF_FREQ (5000).
 
@@ -33,7 +36,8 @@ runs=${BENCH_RUNS:-3}
 window=${BENCH_WINDOW:-0.5}
 tcp_window=${BENCH_TCP_WINDOW:-1}
 warmup=${BENCH_WARMUP:-0.2}
-profiles=${BENCH_PROFILES-udp64:baseline udp64:idle udp64:listener udp64:listener-in udp64:tcpdump-veth udp64:nflog}
+sink_interval=${BENCH_SINK_INTERVAL:-0}
+profiles=${BENCH_PROFILES-udp64:baseline udp64:idle udp64:listener udp64:listener-in udp64:tcpdump-veth}
 port=9000
 tmp=/tmp/bench
 mkdir -p "$tmp"
@@ -90,8 +94,8 @@ setup_net() {
 # sink and blast arguments of a set.
 set_args() {
 	case $1 in
-	udp64)   sink_args="-u" blast_args="-u -s 64" win=$window ;;
-	udp1400) sink_args="-u" blast_args="-u -s 1400" win=$window ;;
+	udp64)   sink_args="-u -i $sink_interval" blast_args="-u -s 64" win=$window ;;
+	udp1400) sink_args="-u -i $sink_interval" blast_args="-u -s 1400" win=$window ;;
 	tcp)     sink_args="-t" blast_args="-t -s 65536" win=$tcp_window ;;
 	*)       log "unknown set $1"; exit 2 ;;
 	esac
@@ -106,6 +110,7 @@ measure() {
 	set_args "$set"
 	# shellcheck disable=SC2086 # argument lists
 	ip netns exec b "$bin/sink" $sink_args -p $port -c vb -w "$warmup" \
+		${perf_out:+-P} \
 		-T "$([ -n "$perf_out" ] && echo 1000 || echo "$win")" \
 		>"$tmp/sink.out" 2>&1 &
 	sp=$!
@@ -116,7 +121,9 @@ measure() {
 	bp=$!
 	if [ -n "$perf_out" ]; then
 		nap "$warmup"
-		perf record -a -g -B -N -F "$perf_freq" -e cpu-clock -o "$perf_out" \
+		# Sample times on the sink's clock: its ticks count the packets.
+		perf record -a -g -B -N --no-bpf-event -k CLOCK_MONOTONIC \
+			-F "$perf_freq" -e cpu-clock -o "$perf_out" \
 			-- sleep "$profile_seconds" >"$tmp/perf.out" 2>&1 ||
 			cat "$tmp/perf.out"
 		kill -TERM "$sp"
@@ -247,12 +254,16 @@ leave() {
 }
 
 configs_of() {
+	if [ -n "${BENCH_CONFIGS:-}" ]; then
+		echo "$BENCH_CONFIGS"
+		return
+	fi
 	case $1 in
 	udp64)
 		echo baseline idle listener listener-in listener-both \
 		     tcpdump-iptap ring-veth tcpdump-veth nflog tcpdump-any \
 		     baseline-last ;;
-	*)	echo baseline idle listener baseline-last ;;
+	*)	echo baseline idle listener ring-veth baseline-last ;;
 	esac
 }
 
@@ -270,11 +281,12 @@ profile_run() {
 	measure "$set" "$cfg" profile "$tmp/perf.data"
 	leave "$set" "$cfg-profile"
 	cp "$tmp/perf.data" "$res/perf-$set-$cfg.data"
+	grep '^tick ' "$tmp/sink.out" >"$res/ticks-$set-$cfg.txt"
 	echo "profile set=$set cfg=$cfg freq=$perf_freq seconds=$profile_seconds" |
 		tee -a "$res/results.txt"
 }
 
-log "kernel $(uname -r), $(nproc) CPU, sets: $sets, $runs runs of ${window}s (TCP ${tcp_window}s) after ${warmup}s"
+log "kernel $(uname -r), $(nproc) CPU, sets: $sets, $runs runs of ${window}s (TCP ${tcp_window}s) after ${warmup}s, UDP sink interval ${sink_interval}us"
 setup_net
 # The tools' pages, read once over 9p before any window.
 cat "$bin"/* /usr/bin/tcpdump "$ko" >/dev/null

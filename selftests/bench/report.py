@@ -33,76 +33,97 @@ CONFIGS = {
     "baseline-last": "baseline again, last",
 }
 
-# Profile buckets, in the order of the table.
-BUCKETS = [
-    "sender: syscalls, UDP/IP out, veth, IP/UDP in (softirq)",
-    "receiver: recvmmsg",
-    "other processes, kernel threads",
-    "netfilter hook walk (nf_hook_slow itself)",
-    "iptap: socket kprobes (owner records)",
-    "iptap: attribution",
-    "iptap: copy (skb allocation, linear copy)",
-    "iptap: flow hash",
-    "iptap: timestamp",
-    "iptap: PKTAP header",
-    "iptap: delivery to the packet socket",
-    "iptap: rest of hook and record",
-    "tap on the real device (dev_queue_xmit_nit)",
-    "nftables rule + NFLOG",
-    "capture process (ring, tcpdump)",
-]
+# Profile buckets, in the order of the table.  A sample goes to the
+# first rule of classify() that matches its call chain.
+B_SEND = "UDP/IP output and veth transmit"
+B_RECV_SOFTIRQ = "veth receive, IP/UDP input (softirq)"
+B_RECVMSG = "UDP receive (udp_recvmsg: dequeue, copy to user)"
+B_SYSCALL = "system calls: entry, exit, msghdr copies"
+B_SCHED = "scheduler: context switches, wake-ups"
+B_USER = "blast and sink user space"
+B_OTHER = "timer interrupts, kernel threads, other"
+B_NF = "netfilter hook walk (nf_hook_slow itself)"
+B_KPROBES = "iptap: socket kprobes (owner records)"
+B_ATTR = "iptap: attribution"
+B_COPY = "iptap: copy (skb allocation, linear copy)"
+B_HASH = "iptap: flow hash"
+B_TSTAMP = "iptap: timestamp"
+B_HDR = "iptap: PKTAP header"
+B_DELIVER = "iptap: delivery to the packet socket (tpacket_rcv, wake-up)"
+B_IPTAP = "iptap: rest of hook and record"
+B_TAP = "tap on the veth (dev_queue_xmit_nit, tpacket_rcv, wake-up)"
+B_NFLOG = "nftables rule + NFLOG"
+B_CAPTURE = "capture process (ring or tcpdump: user space, system calls)"
+BUCKETS = [B_SEND, B_RECV_SOFTIRQ, B_RECVMSG, B_SYSCALL, B_SCHED, B_USER,
+           B_OTHER, B_NF, B_KPROBES, B_ATTR, B_COPY, B_HASH, B_TSTAMP, B_HDR,
+           B_DELIVER, B_IPTAP, B_TAP, B_NFLOG, B_CAPTURE]
 
-IPTAP_MARKERS = [
-    (("__pskb_copy_fclone", "skb_orphan_frags_rx"),
-     "iptap: copy (skb allocation, linear copy)"),
-    (("__skb_get_hash", "skb_get_hash", "__skb_get_hash_net"),
-     "iptap: flow hash"),
-    (("iptap_attribute", "iptap_attribute_in", "iptap_attribute_out"),
-     "iptap: attribution"),
-    (("iptap_fill_header", "iptap_fill_proc", "iptap_ipproto"),
-     "iptap: PKTAP header"),
-    (("ktime_get_real_ts64", "ktime_get_with_offset", "ktime_get_real"),
-     "iptap: timestamp"),
-    (("iptap_deliver", "tpacket_rcv", "packet_rcv", "consume_skb",
-      "kfree_skb_reason", "sk_free", "__kfree_skb"),
-     "iptap: delivery to the packet socket"),
-]
+# Inside iptap's hook: the innermost of these frames names the part.
+IPTAP_MARKERS = {}
+for _names, _bucket in (
+        (("__pskb_copy_fclone", "skb_orphan_frags_rx"), B_COPY),
+        (("__skb_get_hash", "skb_get_hash", "__skb_get_hash_net"), B_HASH),
+        (("iptap_attribute", "iptap_attribute_in", "iptap_attribute_out"),
+         B_ATTR),
+        (("iptap_fill_header", "iptap_fill_proc", "iptap_ipproto"), B_HDR),
+        (("ktime_get_real_ts64", "ktime_get_with_offset", "ktime_get_real"),
+         B_TSTAMP),
+        (("iptap_deliver", "tpacket_rcv", "packet_rcv", "consume_skb",
+          "kfree_skb_reason", "sk_free", "__kfree_skb"), B_DELIVER)):
+    for _n in _names:
+        IPTAP_MARKERS[_n] = _bucket
 
 KPROBE_FRAMES = {"kprobe_ftrace_handler", "iptap_socket_use",
                  "iptap_post_create", "iptap_graft", "iptap_sk_free",
                  "iptap_clone_entry", "iptap_clone_ret", "kprobe_int3_handler",
                  "optimized_callback", "opt_pre_handler", "kprobe_handler",
                  "arch_ftrace_ops_list_func", "ftrace_ops_list_func",
-                 "ftrace_regs_caller", "ftrace_caller",
-                 "ftrace_trampoline"}
+                 "ftrace_regs_caller", "ftrace_caller", "ftrace_trampoline"}
+SCHED_FRAMES = {"__schedule", "schedule", "try_to_wake_up", "schedule_tail",
+                "finish_task_switch", "finish_task_switch.isra.0",
+                "preempt_schedule_common", "__cond_resched"}
+SOFTIRQ_FRAMES = {"net_rx_action", "process_backlog",
+                  "__netif_receive_skb_one_core", "ip_rcv"}
+SYSCALL_FRAMES = {"entry_SYSCALL_64_after_hwframe", "do_syscall_64"}
 
 
 def classify(comm, frames):
     """frames: outermost first."""
     if comm in ("ring", "tcpdump"):
-        return "capture process (ring, tcpdump)"
+        return B_CAPTURE
     fs = set(frames)
-    if fs & KPROBE_FRAMES or any(f.startswith("iptap_owner") or
-                                 f.startswith("iptap_probe") for f in frames):
-        return "iptap: socket kprobes (owner records)"
+    if fs & KPROBE_FRAMES or any(f.startswith(("iptap_owner", "iptap_probe"))
+                                 for f in frames):
+        return B_KPROBES
+    # The ftrace trampoline of a kprobe has no symbol.
+    if len(frames) >= 2 and frames[-1] == "[unknown]" and \
+            frames[-2].startswith("security_socket_"):
+        return B_KPROBES
     if "iptap_hook" in fs:
         for f in reversed(frames):
-            for names, bucket in IPTAP_MARKERS:
-                if f in names:
-                    return bucket
-        return "iptap: rest of hook and record"
-    if frames and frames[-1] == "nf_hook_slow":
-        return "netfilter hook walk (nf_hook_slow itself)"
-    if any(f.startswith("nft_") or f.startswith("nfulnl_") or
-           f.startswith("nf_log") for f in frames):
-        return "nftables rule + NFLOG"
+            if f in IPTAP_MARKERS:
+                return IPTAP_MARKERS[f]
+        return B_IPTAP
     if "dev_queue_xmit_nit" in fs:
-        return "tap on the real device (dev_queue_xmit_nit)"
-    if comm == "blast":
-        return "sender: syscalls, UDP/IP out, veth, IP/UDP in (softirq)"
-    if comm == "sink":
-        return "receiver: recvmmsg"
-    return "other processes, kernel threads"
+        return B_TAP
+    if any(f.startswith(("nft_", "nfulnl_", "nf_log")) for f in frames):
+        return B_NFLOG
+    if frames and frames[-1] == "nf_hook_slow":
+        return B_NF
+    if fs & SCHED_FRAMES:
+        return B_SCHED
+    if fs & SOFTIRQ_FRAMES:
+        return B_RECV_SOFTIRQ
+    if "udp_sendmsg" in fs or "tcp_sendmsg" in fs:
+        return B_SEND
+    if "udp_recvmsg" in fs or "tcp_recvmsg" in fs:
+        return B_RECVMSG
+    if fs & SYSCALL_FRAMES:
+        return B_SYSCALL
+    if comm in ("blast", "sink") and not any(
+            f.startswith(("asm_", "entry_")) for f in frames):
+        return B_USER
+    return B_OTHER
 
 
 def parse_kv(line):
@@ -123,19 +144,44 @@ def load(rdir):
     return runs, caps
 
 
-def load_profile(path):
-    """Folded stacks: {(comm, frames tuple): samples}."""
+def load_profile(path, ticks_path):
+    """Folded stacks: {(comm, frames tuple): samples}, and the packets
+    the sink received between the first and the last sample (0 if
+    unknown), from its ticks (time, packets so far)."""
     prof = collections.Counter()
+    span = None
     with open(path) as f:
         for line in f:
+            if line.startswith("#time "):
+                span = [float(x) for x in line.split()[1:3]]
+                continue
             count, _, chain = line.rstrip("\n").partition(" ")
             parts = chain.split(";")
             prof[parts[0], tuple(parts[1:])] += int(count)
-    return prof
+    ticks = []
+    if os.path.exists(ticks_path):
+        with open(ticks_path) as f:
+            ticks = [(float(a), int(b)) for _, a, b in
+                     (line.split() for line in f)]
+
+    def at(t):
+        # Between two ticks, or just past the last (the sink is ended
+        # right after perf).
+        for (ta, na), (tb, nb) in zip(ticks, ticks[1:]):
+            if ta <= t <= tb or (tb == ticks[-1][0] and tb < t < tb + 0.2):
+                return na + (nb - na) * (t - ta) / (tb - ta)
+        return None
+
+    packets = 0
+    if span and len(ticks) > 1:
+        a, b = at(span[0]), at(span[1])
+        if a is not None and b is not None:
+            packets = b - a
+    return prof, packets
 
 
 def fmt_int(x):
-    return "{:,}".format(int(round(x)))
+    return "" if x is None else "{:,}".format(int(round(x)))
 
 
 def rate_of(kv, tcp):
@@ -147,6 +193,14 @@ class Kernel:
         self.rel = rel
         self.dir = os.path.join(outdir, rel)
         self.runs, self.caps = load(self.dir)
+        self.perf_freq = 5000
+        try:
+            with open(os.path.join(self.dir, "results.txt")) as f:
+                for line in f:
+                    if line.startswith("profile "):
+                        self.perf_freq = int(parse_kv(line)["freq"])
+        except (OSError, KeyError, ValueError):
+            pass
 
     def rates(self, set_, cfg):
         tcp = set_ == "tcp"
@@ -212,9 +266,10 @@ class Kernel:
                     extra += "; " + self.capture_note(set_, c)
             else:
                 extra = self.capture_note(set_, c)
-            lines.append("| %s | %s | %s-%s (%d) | %.3f | %s | %s |" % (
+            ratio = self.ratio(set_, c)
+            lines.append("| %s | %s | %s-%s (%d) | %s | %s | %s |" % (
                 CONFIGS[c], fmt(m), fmt(min(r)), fmt(max(r)), len(r),
-                self.ratio(set_, c),
+                "" if ratio is None else "%.3f" % ratio,
                 "" if c.startswith("baseline") else fmt_int(cost), extra))
         lines.append("")
         return lines
@@ -248,10 +303,12 @@ class Kernel:
 
     def profiles(self):
         profs = {}
+        packets = {}
         for c in CONFIGS:
             p = os.path.join(self.dir, "profile-udp64-%s.txt" % c)
             if os.path.exists(p):
-                profs[c] = load_profile(p)
+                profs[c], packets[c] = load_profile(
+                    p, os.path.join(self.dir, "ticks-udp64-%s.txt" % c))
         if not profs:
             return []
         cfgs = list(profs)
@@ -259,10 +316,11 @@ class Kernel:
         selfs = {}
         for c in cfgs:
             total = sum(profs[c].values())
-            pps = self.median("udp64", c)
-            if not total or not pps:
+            if not total or not packets[c]:
                 continue
-            scale = 1e9 / pps / total     # instructions per packet per sample
+            # A sample every 1e9 / FREQ instructions, over the packets
+            # sent while perf recorded.
+            scale = 1e9 / self.perf_freq / packets[c]
             b = collections.Counter()
             s = collections.Counter()
             for (comm, frames), n in profs[c].items():
@@ -271,33 +329,50 @@ class Kernel:
             per_packet[c] = b
             selfs[c] = s
         cfgs = [c for c in cfgs if c in per_packet]
+        stack = [B_SEND, B_RECV_SOFTIRQ, B_RECVMSG, B_SYSCALL, B_USER, B_OTHER]
+        capture = [bk for bk in BUCKETS if bk not in stack and bk != B_SCHED]
         lines = ["#### Where the time goes (udp64, perf cpu-clock samples)", "",
-                 "Guest instructions per packet, by where the sample fell: the "
-                 "profile's shares times the configuration's median time per "
-                 "packet (1e9 / packets per second of the unprofiled runs); "
-                 "samples: %s." % ", ".join(
-                     "%s %s" % (c, fmt_int(sum(profs[c].values()))) for c in cfgs),
+                 "Guest instructions per packet while perf recorded, by the "
+                 "call chain of each sample (see classify() in "
+                 "selftests/bench/report.py): samples times %s instructions, "
+                 "over the packets the sink received between the first and "
+                 "the last sample; samples: %s." % (fmt_int(1e9 / self.perf_freq), ", ".join(
+                     "%s %s" % (c, fmt_int(sum(profs[c].values()))) for c in cfgs)),
                  "",
-                 "| bucket | " + " | ".join(cfgs) + " |",
+                 "| part | " + " | ".join(cfgs) + " |",
                  "|---|" + "---:|" * len(cfgs)]
-        for bk in BUCKETS:
+        row = lambda name, vals: lines.append(
+            "| %s | %s |" % (name, " | ".join(fmt_int(v) for v in vals)))
+        for bk in capture:
             vals = [per_packet[c].get(bk, 0) for c in cfgs]
-            if max(vals) < 5:
-                continue
-            lines.append("| %s | %s |" % (bk, " | ".join(fmt_int(v) for v in vals)))
-        lines.append("| **total** | %s |" % " | ".join(
-            fmt_int(sum(per_packet[c].values())) for c in cfgs))
+            if max(vals) >= 5:
+                row(bk, vals)
+        row("**capture, all of the above**",
+            [sum(per_packet[c].get(bk, 0) for bk in capture) for c in cfgs])
+        row(B_SCHED, [per_packet[c].get(B_SCHED, 0) for c in cfgs])
+        row("network stack, system calls, user space of sender and receiver",
+            [sum(per_packet[c].get(bk, 0) for bk in stack) for c in cfgs])
+        row("**total while profiled**", [sum(per_packet[c].values()) for c in cfgs])
+        row("total without perf (1e9 / median packets per second)",
+            [1e9 / (self.median("udp64", c) or float("inf")) for c in cfgs])
+        lines.append("| cost over baseline without perf | %s |" % " | ".join(
+            "" if c.startswith("baseline") or self.cost("udp64", c) is None
+            else fmt_int(self.cost("udp64", c)) for c in cfgs))
         lines.append("")
-        for c in ("idle", "listener", "listener-in"):
-            if c not in selfs or "baseline" not in selfs:
+        for c, anchor in (("listener", "iptap_hook"),
+                          ("listener-in", "iptap_hook"),
+                          ("tcpdump-veth", "dev_queue_xmit_nit")):
+            if c not in profs or c not in per_packet:
                 continue
-            diff = {f: selfs[c][f] - selfs["baseline"].get(f, 0)
-                    for f in selfs[c]}
-            top = sorted(diff.items(), key=lambda kv: -kv[1])[:12]
-            lines += ["Functions with the most added instructions per packet, "
-                      "%s over baseline (self time): %s." % (c, ", ".join(
-                          "`%s` %s" % (f, fmt_int(v)) for f, v in top if v > 0)),
-                      ""]
+            scale = 1e9 / self.perf_freq / packets[c]
+            fn = collections.Counter()
+            for (comm, frames), n in profs[c].items():
+                if anchor in frames:
+                    fn[frames[-1]] += n * scale
+            lines += ["Functions under `%s` in %s, instructions per packet "
+                      "(self): %s." % (anchor, c, ", ".join(
+                          "`%s` %s" % (f, fmt_int(v))
+                          for f, v in fn.most_common(12))), ""]
         return lines
 
 
@@ -305,7 +380,9 @@ def main():
     outdir, md, command = sys.argv[1:4]
     rels = sys.argv[4:]
     body = [BEGIN, "",
-            "Made by `%s`." % command, ""]
+            "Made by `%s` (what `make bench` runs after `make matrix`), "
+            "QEMU `-accel tcg -icount shift=0,sleep=off`, one vCPU; "
+            "results in `build/bench/`." % command, ""]
     for rel in rels:
         k = Kernel(outdir, rel)
         if not k.runs:

@@ -6,11 +6,19 @@
  * SECONDS of guest time (CLOCK_MONOTONIC) and prints the rate.
  *
  *   sink -u|-t -p PORT [-w WARMUP] [-T SECONDS] [-b BATCH] [-r RCVBUF] [-c DEV]
+ *        [-i USEC] [-P]
  *
  * UDP: BATCH (default 64) datagrams per recvmmsg() call, a receive
  * buffer of RCVBUF bytes (default 32 MiB, forced past rmem_max), so that
  * the receiver, which shares the CPU with the sender, loses nothing
  * while the sender runs; what the socket dropped anyway is reported.
+ * With -i, the UDP receiver never waits on the socket: it drains it
+ * (MSG_DONTWAIT) and then sleeps USEC microseconds, so that it is woken
+ * by a timer rather than by its packets (an alternative model of a
+ * receiver; see BENCHMARKS.md).
+ * -P prints "tick TIME PACKETS" every 50 ms of guest time (CLOCK_MONOTONIC,
+ * packets since the first): bench.sh counts with it the packets of a
+ * perf profile.
  * Prints one line: sink pkts= bytes= seconds= pps= mbps= drops=, and with
  * -c the packets and bytes device DEV received in the window (rx_packets=
  * rx_bytes=): for TCP, the number of (GRO/GSO) packets behind the bytes.
@@ -65,7 +73,7 @@ static double now(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sink -u|-t -p PORT [-w WARMUP] [-T SECONDS] [-b BATCH] [-r RCVBUF] [-c DEV]\n");
+	fprintf(stderr, "usage: sink -u|-t -p PORT [-w WARMUP] [-T SECONDS] [-b BATCH] [-r RCVBUF] [-c DEV] [-i USEC] [-P]\n");
 	exit(2);
 }
 
@@ -86,13 +94,17 @@ int main(int argc, char **argv)
 	static struct mmsghdr msgs[MAX_BATCH];
 	static struct iovec iovs[MAX_BATCH];
 	struct sockaddr_in addr = { .sin_family = AF_INET };
-	unsigned long long pkts = 0, bytes = 0, rxp0 = 0, rxb0 = 0, rxp = 0, rxb = 0;
+	unsigned long long pkts = 0, bytes = 0, all = 0;
+	unsigned long long rxp0 = 0, rxb0 = 0, rxp = 0, rxb = 0;
 	int proto = 0, batch = 64, rcvbuf = 32 << 20, fd, cfd, opt, i, one = 1;
+	int ticks = 0;
+	long interval = 0;
 	double warmup = 0.2, seconds = 1, t, t0 = 0, ts = 0, te = 0;
+	double next_tick = 0;
 	unsigned int drops0 = 0;
 	char *buf;
 
-	while ((opt = getopt(argc, argv, "utp:w:T:b:r:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "utp:w:T:b:r:c:i:P")) != -1) {
 		switch (opt) {
 		case 'u': proto = SOCK_DGRAM; break;
 		case 't': proto = SOCK_STREAM; break;
@@ -102,6 +114,8 @@ int main(int argc, char **argv)
 		case 'b': batch = atoi(optarg); break;
 		case 'r': rcvbuf = atoi(optarg); break;
 		case 'c': dev = optarg; break;
+		case 'i': interval = atol(optarg); break;
+		case 'P': ticks = 1; break;
 		default: usage();
 		}
 	}
@@ -157,11 +171,22 @@ int main(int argc, char **argv)
 		unsigned long long n = 0, nb = 0;
 
 		if (proto == SOCK_DGRAM) {
-			int r = recvmmsg(fd, msgs, batch, MSG_WAITFORONE, NULL);
+			int r = recvmmsg(fd, msgs, batch,
+					 interval ? MSG_DONTWAIT : MSG_WAITFORONE,
+					 NULL);
 
 			if (r < 0) {
 				if (errno == EINTR)
 					continue;
+				if (interval && errno == EAGAIN) {
+					struct timespec nap = {
+						.tv_sec = interval / 1000000,
+						.tv_nsec = interval % 1000000 * 1000,
+					};
+
+					nanosleep(&nap, NULL);
+					continue;
+				}
 				perror("recvmmsg");
 				return 1;
 			}
@@ -182,6 +207,12 @@ int main(int argc, char **argv)
 		t = now();
 		if (!t0)
 			t0 = t;
+		all += n;
+		if (ticks && t >= next_tick) {
+			printf("tick %.6f %llu\n", t, all);
+			fflush(stdout);
+			next_tick = t + 0.05;
+		}
 		if (!ts) {
 			/* The window opens with the first call after warm-up. */
 			if (t >= t0 + warmup) {
