@@ -6,6 +6,9 @@
 # make matrix          fetch the test kernels and build for each
 # make check           build for every kernel of the matrix, lint, and run
 #                      every selftest in the VMs
+# make check-debug     every selftest and a longer stress test on a debug
+#                      kernel (KASAN, lockdep, kmemleak...) built from
+#                      linux-source-6.12 and selftests/debug/config
 # make demo            build, boot, capture: iptap at work in the VM
 # make tools           build the userspace tools: tools/iptapdump, and
 #                      Debian's libpcap and tcpdump with the patches in
@@ -58,6 +61,12 @@ selftests: matrix
 
 check: matrix tools
 	@selftests/check.sh
+
+# The debug kernel is built (or taken from its cache) by
+# selftests/debug/check.sh, which then builds the module for it.
+.PHONY: check-debug
+check-debug: deps tools
+	@selftests/debug/check.sh
 
 demo: matrix
 	@selftests/demo.sh

@@ -12,7 +12,10 @@
 # guest dies or hangs before it ends.  A kernel report outside any test
 # (boot, shutdown) fails the pseudo-test "kernel-log" of that kernel.
 # Logs are kept in build/selftests/<release>/.  IPTAP_SMP (default 2)
-# and IPTAP_QEMU_OPTS choose the VM's CPUs and QEMU options.
+# and IPTAP_QEMU_OPTS choose the VM's CPUs and QEMU options;
+# IPTAP_TEST_TIMEOUT (default 300) bounds each test.  IPTAP_STRESS_SECONDS
+# and IPTAP_STRESS_RELOAD, when set, are passed to the tests in the guest
+# (stress.py's duration and module reloads).
 
 set -uo pipefail
 
@@ -53,6 +56,9 @@ for rel in "${releases[@]}"; do
 	mkdir -p "$out"
 	script=$out/guest.sh
 	{
+		for v in IPTAP_STRESS_SECONDS IPTAP_STRESS_RELOAD; do
+			[ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
+		done
 		echo "exec selftests/vm/guest-run.sh $test_timeout \\"
 		for t in "${tests[@]}"; do
 			echo "	$(realpath --relative-to="$root" "$t") \\"

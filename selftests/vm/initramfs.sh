@@ -42,6 +42,8 @@ done
 
 mkdir -p "$tmp/bin" "$tmp/modules"
 cp /bin/busybox "$tmp/bin/busybox"
+# Empty when the kernel has them all built in (the debug kernel).
+: >"$tmp/modules.list"
 for path in "${order[@]}"; do
 	name=$(basename "$path")
 	case "$name" in

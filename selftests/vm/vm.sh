@@ -49,6 +49,9 @@ script=$1
 
 kdir=${IPTAP_KERNELS:-$root/build/kernels}/$rel
 [ -f "$kdir/.done" ] || "$here/kernels.sh" fetch "$(dirname "$kdir")" "$rel"
+# The guest finds the modules under the host's root by this path: it must
+# not go through a symbolic link (the debug kernel's, to its cache).
+kdir=$(cd "$kdir" && pwd -P)
 initrd=$kdir/initramfs.gz
 if [ ! -f "$initrd" ] || [ "$initrd" -ot "$here/initramfs-init" ] ||
    [ "$initrd" -ot "$here/initramfs.sh" ]; then

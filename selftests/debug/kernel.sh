@@ -1,0 +1,101 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# kernel.sh: build the debug kernel of "make check-debug" from Debian's
+# linux-source-6.12 with tinyconfig + selftests/debug/config, unless it
+# is cached, and print its release on stdout.
+#
+# The cache, ${IPTAP_CACHE:-/var/cache/iptap}/debug-kernel/KEY, lives
+# outside the clone so that a fresh clone on the same machine reuses it;
+# KEY hashes the source package's version, the config fragment and this
+# script.  A build that changes the key removes the older entries.  KEY/
+# holds what vm.sh boots, laid out as kernels.sh lays out Debian's
+# (vmlinuz, root/lib/modules/RELEASE, .done), and the build tree (src/)
+# that "make module KDIR=..." builds iptap against.
+# build/kernels/RELEASE links to it.
+
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+fragment=$here/config
+cache=${IPTAP_CACHE:-/var/cache/iptap}/debug-kernel
+pkg=linux-source-6.12
+
+log() {
+	echo "debug-kernel: $*" >&2
+}
+
+if ! apt-cache show "$pkg" >/dev/null 2>&1; then
+	apt-get update -qq >&2
+fi
+version=$(apt-cache show --no-all-versions "$pkg" | sed -n 's/^Version: //p')
+[ -n "$version" ] || { log "no $pkg in the package index"; exit 1; }
+key=$( { echo "$pkg $version"; cat "$fragment" "$0"; } | sha256sum | cut -c1-16)
+dir=$cache/$key
+
+mkdir -p "$cache"
+# Two runs on one machine must not build into the same folder.
+exec 9>"$cache/lock"
+flock 9
+
+# Every option of the fragment must have its value: "make olddefconfig"
+# drops, without a word, an option whose dependencies are missing.
+verify_config() {
+	local config=$1 opt want bad=0
+
+	while IFS='=' read -r opt want; do
+		case $opt in '' | '#'*) continue ;; esac
+		if [ "$want" = n ]; then
+			grep -q "^$opt=" "$config" || continue
+		else
+			grep -qxF "$opt=$want" "$config" && continue
+		fi
+		log "$opt=$want did not survive olddefconfig:" \
+			"$(grep -E "^(# )?${opt}[= ]" "$config" || echo "$opt is unknown")"
+		bad=1
+	done <"$fragment"
+	return $bad
+}
+
+build() {
+	local tmp=$dir/tmp src=$dir/src start rel
+
+	start=$(date +%s)
+	rm -rf "$dir"
+	mkdir -p "$tmp"
+	log "building $pkg $version with $(realpath --relative-to="$root" "$fragment") into $dir"
+	(cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$version") >&2
+	dpkg-deb --fsys-tarfile "$tmp/${pkg}_"*.deb |
+		tar -xO "./usr/src/$pkg.tar.xz" | xz -dc | tar -x -C "$tmp"
+	mv "$tmp/$pkg" "$src"
+	rm -rf "$tmp"
+
+	# ARCH=x86_64: tinyconfig for ARCH=x86 would be a 32-bit kernel.
+	make -C "$src" -s ARCH=x86_64 tinyconfig >&2
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "$fragment" >/dev/null
+	make -C "$src" -s ARCH=x86_64 olddefconfig >&2
+	verify_config "$src/.config" || { log "the config fragment does not apply"; exit 1; }
+
+	log "compiling ($(grep -c '=[ym]$' "$src/.config") options set), log in $dir/build.log"
+	if ! make -C "$src" ARCH=x86_64 -j"$(nproc)" all >"$dir/build.log" 2>&1; then
+		tail -n 30 "$dir/build.log" >&2
+		log "the build failed"
+		exit 1
+	fi
+	rel=$(cat "$src/include/config/kernel.release")
+	make -C "$src" -s ARCH=x86_64 INSTALL_MOD_PATH="$dir/root" modules_install >&2
+	cp "$src/arch/x86/boot/bzImage" "$dir/vmlinuz"
+	echo "$rel" >"$dir/release"
+	touch "$dir/.done"
+	log "built $rel in $(( $(date +%s) - start ))s"
+
+	# Keep the cache to one kernel.
+	find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" -exec rm -rf {} +
+}
+
+[ -f "$dir/.done" ] || build
+rel=$(cat "$dir/release")
+mkdir -p "$root/build/kernels"
+ln -sfn "$dir" "$root/build/kernels/$rel"
+echo "$rel"
