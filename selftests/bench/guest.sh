@@ -108,6 +108,10 @@ measure() {
 	local set=$1 cfg=$2 n=$3 perf_out=${4:-} sp bp sink blast
 
 	set_args "$set"
+	# Emptied here, not by the redirection below: that happens in the
+	# background child, and wait_for could first find the last run's
+	# "sink ready" and start the sender before this sink listens.
+	: >"$tmp/sink.out"
 	# shellcheck disable=SC2086 # argument lists
 	ip netns exec b "$bin/sink" $sink_args -p $port -c vb -w "$warmup" \
 		${perf_out:+-P} \
