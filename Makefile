@@ -3,7 +3,8 @@
 # make                 build build/<release>/kmod/iptap.ko for KDIR
 #                      (default: the running kernel's headers)
 # make KDIR=/lib/modules/<release>/build   the same for another kernel
-# make matrix          fetch the test kernels and build for each
+# make matrix          fetch the test kernels and their headers (extracted
+#                      into build/kernels/, never installed) and build for each
 # make check           build for every kernel of the matrix, lint, and run
 #                      every selftest in the VMs
 # make check-debug     every selftest and a longer stress test on a debug
@@ -50,7 +51,8 @@ tools: deps pcap-tools
 matrix: deps tools
 	@for rel in $$($(VM)/kernels.sh list); do \
 		$(VM)/kernels.sh fetch $(BUILD)/kernels $$rel || exit 1; \
-		$(MAKE) --no-print-directory module WERROR=1 KDIR=/lib/modules/$$rel/build || exit 1; \
+		$(MAKE) --no-print-directory module WERROR=1 \
+			KDIR=$$($(VM)/kernels.sh kdir $(BUILD)/kernels $$rel) || exit 1; \
 	done
 
 lint: matrix

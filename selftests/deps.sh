@@ -10,7 +10,7 @@ pkgs=(
 	build-essential kmod cpio xz-utils busybox-static qemu-system-x86
 	iproute2 iputils-ping ethtool nftables tcpdump tshark python3 sparse
 	socat
-	flex bison bc libelf-dev
+	flex bison bc libelf-dev dwarves
 	libpcap-dev valgrind pyflakes3
 )
 

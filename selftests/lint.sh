@@ -46,7 +46,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 for rel in $("$root/selftests/vm/kernels.sh" list); do
-	kdir=/lib/modules/$rel/build
+	kdir=$("$root/selftests/vm/kernels.sh" kdir "$build/kernels" "$rel")
 	# A clean rebuild, so that every file is compiled and checked.
 	make -s -C "$kdir" M="$build/$rel" clean >/dev/null 2>&1
 	make --no-print-directory -s -C "$root" module KDIR="$kdir" WERROR=1 >"$log" 2>&1
