@@ -80,6 +80,7 @@ static struct sock *iptap_user_sock(struct sock *sk)
 
 static void iptap_attribute_out(struct sk_buff *skb,
 				const struct nf_hook_state *state,
+				struct iptap_owners *owners,
 				struct iptap_attr *a)
 {
 	struct sock *sk = iptap_user_sock(skb->sk);
@@ -88,14 +89,12 @@ static void iptap_attribute_out(struct sk_buff *skb,
 
 	if (!sk)
 		return;
-	o = iptap_owner_find(iptap_sock_cookie(sk), NULL);
+	o = iptap_owner_of_sock(owners, sk);
 
 	if (in_task() && !(current->flags & PF_KTHREAD)) {
 		/* Sent by the running process: it is the last user. */
 		if (!o || o->last.tgid != task_tgid(current)) {
-			a->cur.tgid = task_tgid(current);
-			__get_task_comm(a->cur.comm, sizeof(a->cur.comm),
-					current->group_leader);
+			iptap_proc_current(&a->cur);
 			a->last = &a->cur;
 			a->creator = o ? &o->creator : NULL;
 			/* Its ACKs and the replies it gets are its too. */
@@ -106,7 +105,7 @@ static void iptap_attribute_out(struct sk_buff *skb,
 		/* Replies to ping carry only its identifier: remember it. */
 		id = iptap_echo_id(skb, state->pf, true);
 		if (id >= 0)
-			iptap_owner_note_ping(state->net, state->pf, id);
+			iptap_owner_note_ping(owners, state->pf, id);
 		return;
 	}
 	/* ACKs, retransmissions, SYN-ACKs: the socket's last known owner. */
@@ -153,6 +152,7 @@ static bool iptap_first_fragment(struct sk_buff *skb, u8 pf)
 
 static void iptap_attribute_in(struct sk_buff *skb,
 			       const struct nf_hook_state *state,
+			       struct iptap_owners *owners,
 			       struct iptap_attr *a)
 {
 	const struct iptap_owner *o;
@@ -162,7 +162,7 @@ static void iptap_attribute_in(struct sk_buff *skb,
 	/* Ping sockets have no exported lookup: match their identifier. */
 	id = iptap_echo_id(skb, state->pf, false);
 	if (id >= 0) {
-		o = iptap_owner_find(iptap_ping_key(state->pf, id), state->net);
+		o = iptap_owner_of_ping(owners, state->pf, id);
 		/* A forwarded reply is nobody's here; a local one is ping's. */
 		if (o || iptap_is_local(skb, state))
 			iptap_attr_from_owner(a, o);
@@ -184,8 +184,7 @@ static void iptap_attribute_in(struct sk_buff *skb,
 	sk = iptap_user_sock(found);
 	/* A socket bound to any address also matches forwarded packets. */
 	if (sk && (!iptap_sock_bound_any(sk) || iptap_is_local(skb, state)))
-		iptap_attr_from_owner(a, iptap_owner_find(iptap_sock_cookie(sk),
-							  NULL));
+		iptap_attr_from_owner(a, iptap_owner_of_sock(owners, sk));
 	/* The record outlives the reference: it is freed after RCU. */
 	sock_gen_put(found);
 }
@@ -194,9 +193,13 @@ static void iptap_attribute_in(struct sk_buff *skb,
 void iptap_attribute(struct sk_buff *skb, const struct nf_hook_state *state,
 		     struct iptap_attr *a)
 {
+	struct iptap_owners *owners = rcu_dereference(iptap_net(state->net)->owners);
+
 	memset(a, 0, sizeof(*a));
+	if (!owners)		/* the namespace's last device is going */
+		return;
 	if (state->hook == NF_INET_LOCAL_OUT)
-		iptap_attribute_out(skb, state, a);
+		iptap_attribute_out(skb, state, owners, a);
 	else
-		iptap_attribute_in(skb, state, a);
+		iptap_attribute_in(skb, state, owners, a);
 }

@@ -9,6 +9,7 @@
 #include <linux/netdevice.h>
 #include <linux/netfilter.h>
 #include <linux/pid_namespace.h>
+#include <linux/rhashtable-types.h>
 #include <linux/sched.h>
 #include <linux/sysctl.h>
 #include <net/netns/generic.h>
@@ -33,13 +34,16 @@ struct iptap_proc {
 	char comm[TASK_COMM_LEN];
 };
 
+/* Owner records of one network namespace (owner.c). */
+struct iptap_owners;
+
 /* What owner.c knows of a socket (or of a ping identifier). */
 struct iptap_owner {
-	struct hlist_node node;
+	struct rhash_head node;
+	u64 key;		/* a socket cookie, or a ping key */
+	struct list_head ping;	/* a ping record: in its table's ping list */
+	unsigned long used;	/* a ping record: jiffies, for expiry */
 	struct rcu_head rcu;
-	u64 key;
-	const struct net *net;		/* an identity, never dereferenced */
-	unsigned long used;		/* jiffies, for expiry */
 	struct iptap_proc last;		/* the last process that used it */
 	struct iptap_proc creator;	/* the process that created it */
 };
@@ -54,14 +58,23 @@ struct iptap_attr {
 
 /* Per network namespace state. */
 struct iptap_net {
+	struct net *net;
 	/* The namespace's iptap devices: RCU readers, writers hold RTNL. */
 	struct list_head devices;
 	unsigned int ndevices;		/* hooks are registered while > 0 */
+	/* Owner records, while the namespace has devices; RCU readers. */
+	struct iptap_owners __rcu *owners;
+	/* The file-table scan of a new table, run outside RTNL. */
+	struct work_struct scan_work;
+	unsigned int scan_gen;		/* scans asked for, under RTNL */
+	unsigned int scan_done;		/* the last one done */
 	struct ctl_table_header *sysctl;
 };
 
 extern unsigned int iptap_net_id;
 extern unsigned int iptap_log;
+extern unsigned int iptap_owners_max;
+extern struct workqueue_struct *iptap_wq;
 extern const struct nf_hook_ops iptap_hook_ops[4];
 
 #define iptap_dbg(fmt, ...)						\
@@ -80,6 +93,17 @@ static inline bool iptap_sock_is_user_ip(const struct sock *sk)
 {
 	return (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
 	       !sk->sk_kern_sock;
+}
+
+/*
+ * The name of the process led by @leader, copied as get_task_comm() does
+ * from 6.13 on: without task_lock(), which must never nest inside the
+ * socket locks our callers may hold and softirqs take.  A rename racing
+ * with the copy may give a mix of both names, always terminated.
+ */
+static inline void iptap_comm_copy(char *comm, const struct task_struct *leader)
+{
+	strscpy_pad(comm, leader->comm, TASK_COMM_LEN);
 }
 
 /* device.c */
@@ -103,19 +127,30 @@ void iptap_attribute(struct sk_buff *skb, const struct nf_hook_state *state,
 /* owner.c */
 int iptap_owners_init(void);
 void iptap_owners_exit(void);
-void iptap_owners_scan(struct net *net);
-void iptap_owners_forget_net(const struct net *net);
-u64 iptap_sock_cookie(struct sock *sk);
-u64 iptap_ping_key(u8 family, u16 id);
-const struct iptap_owner *iptap_owner_find(u64 key, const struct net *net);
+struct iptap_owners *iptap_owners_create(void);
+void iptap_owners_destroy(struct iptap_owners *owners);
+unsigned int iptap_owners_count(const struct iptap_owners *owners);
+unsigned long iptap_owners_refused(const struct iptap_owners *owners);
+void iptap_proc_current(struct iptap_proc *p);
+const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
+					      struct sock *sk);
+const struct iptap_owner *iptap_owner_of_ping(struct iptap_owners *owners,
+					      u8 family, u16 id);
 void iptap_owner_note_sock(struct sock *sk, bool created);
+void iptap_owner_note_scanned(struct iptap_owners *owners, struct sock *sk,
+			      const struct iptap_proc *p);
 void iptap_owner_inherit(struct sock *sk, struct sock *listener);
-void iptap_owner_note_ping(const struct net *net, u8 family, u16 id);
+void iptap_owner_note_ping(struct iptap_owners *owners, u8 family, u16 id);
 void iptap_owner_forget_sock(struct sock *sk);
+
+/* scan.c */
+void iptap_scan_init(void);
+void iptap_scan_work(struct work_struct *work);
 
 /* probes.c */
 int iptap_probes_get(void);
 void iptap_probes_put(void);
+void iptap_probes_exit(void);
 void iptap_probes_recording(void);
 
 #endif /* _IPTAP_H */

@@ -8,6 +8,7 @@
  */
 
 #include <linux/module.h>
+#include <linux/workqueue.h>
 #include <net/rtnetlink.h>
 
 #include "iptap.h"
@@ -36,6 +37,9 @@ static const struct kernel_param_ops iptap_log_ops = {
 module_param_cb(log, &iptap_log_ops, &iptap_log, 0644);
 MODULE_PARM_DESC(log, "1: log device and hook events (rate-limited); 0: don't");
 
+/* Scans and the freeing of owner tables: never under RTNL. */
+struct workqueue_struct *iptap_wq;
+
 static int __init iptap_init(void)
 {
 	int err;
@@ -43,6 +47,13 @@ static int __init iptap_init(void)
 	err = iptap_owners_init();
 	if (err)
 		return err;
+	iptap_scan_init();
+
+	iptap_wq = alloc_workqueue("iptap", WQ_UNBOUND, 0);
+	if (!iptap_wq) {
+		err = -ENOMEM;
+		goto err_owners;
+	}
 
 	/*
 	 * A subsystem, not a device, so that a dying namespace has deleted
@@ -50,7 +61,7 @@ static int __init iptap_init(void)
 	 */
 	err = register_pernet_subsys(&iptap_net_ops);
 	if (err)
-		goto err_owners;
+		goto err_wq;
 
 	err = rtnl_link_register(&iptap_link_ops);
 	if (err)
@@ -59,6 +70,8 @@ static int __init iptap_init(void)
 
 err_pernet:
 	unregister_pernet_subsys(&iptap_net_ops);
+err_wq:
+	destroy_workqueue(iptap_wq);
 err_owners:
 	iptap_owners_exit();
 	return err;
@@ -66,11 +79,16 @@ err_owners:
 
 static void __exit iptap_exit(void)
 {
-	/* Deleting the last device also removes the hooks and probes. */
+	/* Deletes every device, and with the last one the hooks. */
 	rtnl_link_unregister(&iptap_link_ops);
-	unregister_pernet_subsys(&iptap_net_ops);
 	/* A hook may still be running on another CPU: wait for it. */
 	synchronize_net();
+	/* The probes read per-namespace state: they go first. */
+	iptap_probes_exit();
+	unregister_pernet_subsys(&iptap_net_ops);
+	/* Owner tables are freed by iptap_wq after a grace period. */
+	rcu_barrier();
+	destroy_workqueue(iptap_wq);
 	iptap_owners_exit();
 }
 

@@ -84,6 +84,7 @@ int iptap_net_attach(struct iptap_dev *idev)
 {
 	struct net *net = dev_net(idev->dev);
 	struct iptap_net *in = iptap_net(net);
+	struct iptap_owners *owners;
 	int err;
 
 	ASSERT_RTNL();
@@ -91,19 +92,30 @@ int iptap_net_attach(struct iptap_dev *idev)
 	if (err)
 		return err;
 	if (!in->ndevices) {
+		owners = iptap_owners_create();
+		if (!owners) {
+			err = -ENOMEM;
+			goto err_probes;
+		}
 		err = nf_register_net_hooks(net, iptap_hook_ops,
 					    ARRAY_SIZE(iptap_hook_ops));
 		if (err) {
-			iptap_probes_put();
-			return err;
+			iptap_owners_destroy(owners);
+			goto err_probes;
 		}
 		iptap_dbg("hooks registered in netns %u\n", net->ns.inum);
+		/* The probes record new sockets from now on; find the older. */
+		rcu_assign_pointer(in->owners, owners);
+		in->scan_gen++;
+		queue_work(iptap_wq, &in->scan_work);
 	}
-	/* The probes see new sockets from now on; find the older ones. */
-	if (!in->ndevices++)
-		iptap_owners_scan(net);
+	in->ndevices++;
 	list_add_tail_rcu(&idev->list, &in->devices);
 	return 0;
+
+err_probes:
+	iptap_probes_put();
+	return err;
 }
 
 /* Called with RTNL held, from the device's ndo_uninit. */
@@ -124,7 +136,9 @@ void iptap_net_detach(struct iptap_dev *idev)
 		nf_unregister_net_hooks(net, iptap_hook_ops,
 					ARRAY_SIZE(iptap_hook_ops));
 		iptap_dbg("hooks unregistered in netns %u\n", net->ns.inum);
-		iptap_owners_forget_net(net);
+		/* Freed after a grace period, by a worker, not under RTNL. */
+		iptap_owners_destroy(rcu_replace_pointer(in->owners, NULL,
+							 lockdep_rtnl_is_held()));
 	}
 	iptap_probes_put();
 }
@@ -142,34 +156,88 @@ unsigned int iptap_tap_count(struct net_device *dev)
 	return count;
 }
 
-static int iptap_total_tap_count(IPTAP_CTL_TABLE *table, int write,
-				 void *buffer, size_t *lenp, loff_t *ppos)
+static unsigned long iptap_total_tap_count(struct iptap_net *in)
 {
-	struct iptap_net *in = table->data;
 	struct iptap_dev *idev;
-	unsigned int total = 0;
-	struct ctl_table tmp = {
-		.data	= &total,
-		.maxlen	= sizeof(total),
-		.mode	= table->mode,
-	};
-
-	if (write)
-		return -EPERM;
+	unsigned long total = 0;
 
 	rcu_read_lock();
 	list_for_each_entry_rcu(idev, &in->devices, list)
 		total += iptap_tap_count(idev->dev);
 	rcu_read_unlock();
-	return proc_douintvec(&tmp, write, buffer, lenp, ppos);
+	return total;
 }
 
+static unsigned long iptap_owner_records(struct iptap_net *in)
+{
+	struct iptap_owners *owners;
+	unsigned long n;
+
+	rcu_read_lock();
+	owners = rcu_dereference(in->owners);
+	n = owners ? iptap_owners_count(owners) : 0;
+	rcu_read_unlock();
+	return n;
+}
+
+static unsigned long iptap_owner_records_refused(struct iptap_net *in)
+{
+	struct iptap_owners *owners;
+	unsigned long n;
+
+	rcu_read_lock();
+	owners = rcu_dereference(in->owners);
+	n = owners ? iptap_owners_refused(owners) : 0;
+	rcu_read_unlock();
+	return n;
+}
+
+static unsigned long iptap_owner_scan_pending(struct iptap_net *in)
+{
+	return READ_ONCE(in->scan_done) != READ_ONCE(in->scan_gen);
+}
+
+/* A read-only value of the namespace, computed by table->extra1. */
+static int iptap_sysctl_show(IPTAP_CTL_TABLE *table, int write,
+			     void *buffer, size_t *lenp, loff_t *ppos)
+{
+	unsigned long (*get)(struct iptap_net *in) = table->extra1;
+	unsigned long val = get(table->data);
+	struct ctl_table tmp = {
+		.data	= &val,
+		.maxlen	= sizeof(val),
+		.mode	= table->mode,
+	};
+
+	if (write)
+		return -EPERM;
+	return proc_doulongvec_minmax(&tmp, write, buffer, lenp, ppos);
+}
+
+#define IPTAP_SYSCTL_SHOW(name, fn) {				\
+		.procname	= name,				\
+		.maxlen		= sizeof(unsigned long),	\
+		.mode		= 0444,				\
+		.proc_handler	= iptap_sysctl_show,		\
+		.extra1		= fn,				\
+	}
+
+/* Entries whose data is the namespace's struct iptap_net come first. */
+#define IPTAP_SYSCTL_PER_NET	4
+
 static const struct ctl_table iptap_sysctl_template[] = {
+	IPTAP_SYSCTL_SHOW("total_tap_count", iptap_total_tap_count),
+	IPTAP_SYSCTL_SHOW("owner_records", iptap_owner_records),
+	IPTAP_SYSCTL_SHOW("owner_records_refused", iptap_owner_records_refused),
+	IPTAP_SYSCTL_SHOW("owner_scan_pending", iptap_owner_scan_pending),
 	{
-		.procname	= "total_tap_count",
+		/* Host-wide; only the initial namespace may change it. */
+		.procname	= "owners_max",
+		.data		= &iptap_owners_max,
 		.maxlen		= sizeof(unsigned int),
-		.mode		= 0444,
-		.proc_handler	= iptap_total_tap_count,
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+		.extra1		= SYSCTL_ONE,
 	},
 	{ }
 };
@@ -178,15 +246,21 @@ static int __net_init iptap_net_init(struct net *net)
 {
 	struct iptap_net *in = iptap_net(net);
 	struct ctl_table *table;
+	int i;
 
+	in->net = net;
 	INIT_LIST_HEAD(&in->devices);
 	in->ndevices = 0;
+	INIT_WORK(&in->scan_work, iptap_scan_work);
 
 	table = kmemdup(iptap_sysctl_template, sizeof(iptap_sysctl_template),
 			GFP_KERNEL);
 	if (!table)
 		return -ENOMEM;
-	table[0].data = in;
+	for (i = 0; i < IPTAP_SYSCTL_PER_NET; i++)
+		table[i].data = in;
+	if (!net_eq(net, &init_net))
+		table[IPTAP_SYSCTL_PER_NET].mode = 0444;
 
 	in->sysctl = iptap_register_sysctl(net, "net/iptap", table,
 					   ARRAY_SIZE(iptap_sysctl_template) - 1);
@@ -202,8 +276,9 @@ static void __net_exit iptap_net_exit(struct net *net)
 	struct iptap_net *in = iptap_net(net);
 	const struct ctl_table *table = in->sysctl->ctl_table_arg;
 
-	/* The namespace's devices, and so its hooks, are gone by now. */
+	/* The namespace's devices, its hooks and its owners are gone. */
 	WARN_ON_ONCE(in->ndevices);
+	cancel_work_sync(&in->scan_work);
 	unregister_net_sysctl_table(in->sysctl);
 	kfree(table);
 }

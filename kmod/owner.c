@@ -2,332 +2,404 @@
 /*
  * Owner records: which process last used a socket, and which created it.
  *
- * Records are written in task context by the socket probes (probes.c)
- * and by a one-time scan of file tables, and read locklessly under RCU
- * by the packet path (attribute.c).  A record never changes once
- * published: a new owner replaces it, and the old one is freed after a
- * grace period, so a reader always sees a consistent owner.
+ * Each network namespace with iptap devices has a table of its own, so
+ * that nothing one namespace does (a million sockets, every ping
+ * identifier) can slow down or fill another's.  Records are written in
+ * task context by the socket probes (probes.c), by the hook for a
+ * sending task (attribute.c) and by the file-table scan (scan.c), and
+ * read locklessly under RCU by the packet path.  A record never changes
+ * once published, but for the time a ping record was last used: a new
+ * owner replaces it, and the old one is freed after a grace period.
  *
  * Sockets are keyed by their cookie, which the kernel never reuses, so a
- * closed socket's record cannot be applied to a new socket.  Echo
- * requests sent by ping (whose replies no exported lookup can match to a
- * socket) are keyed by namespace, family and ICMP identifier.
+ * closed socket's record cannot be applied to a new socket; the record
+ * goes when the socket is freed.  A table holds at most iptap_owners_max
+ * socket records (sysctl net.iptap.owners_max of the initial namespace);
+ * past that, new sockets are refused a record and counted.
  *
- * The table is bounded (IPTAP_OWNERS_MAX records); a record goes when its
- * socket is freed, when the last iptap device of its namespace goes, and,
- * if neither happened, when it has not been used for a long time.
+ * Echo requests sent by ping, whose replies no exported lookup can match
+ * to a socket, are keyed by family and ICMP identifier: at most
+ * IPTAP_PINGS_MAX per table, the oldest evicted first, each forgotten
+ * after IPTAP_PING_TTL unused.  They never take a socket's place.
+ *
+ * A table goes with the namespace's last iptap device.
  */
 
-#include <linux/fdtable.h>
-#include <linux/hash.h>
-#include <linux/net.h>
-#include <linux/pid.h>
-#include <linux/sched/signal.h>
+#include <linux/rhashtable.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/sock_diag.h>
-#include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 #include <net/sock.h>
 
 #include "iptap.h"
 
-#define IPTAP_OWNERS_BITS	14
-#define IPTAP_OWNERS_MAX	65536
+#define IPTAP_PINGS_MAX		1024
 #define IPTAP_PING_TTL		(60 * HZ)
-#define IPTAP_SOCKET_TTL	(3600 * HZ)
-#define IPTAP_GC_INTERVAL	(30 * HZ)
 
 /* Cookies count up from 1 and never reach bit 63: ping keys set it. */
 #define IPTAP_PING_KEY		BIT_ULL(63)
 
-static struct hlist_head *iptap_owners;
-static DEFINE_SPINLOCK(iptap_owners_lock);	/* writers */
-static unsigned int iptap_owners_count;		/* under iptap_owners_lock */
-static void iptap_owners_gc(struct work_struct *work);
-static DECLARE_DELAYED_WORK(iptap_gc_work, iptap_owners_gc);
+/* Records are made where sleeping is not allowed; a failure is counted. */
+#define IPTAP_OWNER_GFP		(GFP_ATOMIC | __GFP_NOWARN)
 
-static struct hlist_head *iptap_owner_bucket(u64 key)
+unsigned int iptap_owners_max = 1 << 20;
+
+struct iptap_owners {
+	struct rhashtable table;
+	atomic_t sockets;		/* socket records */
+	atomic_long_t refused;		/* socket records refused: full */
+	spinlock_t ping_lock;		/* every change of a ping record */
+	struct list_head pings;		/* ping records, oldest first */
+	unsigned int npings;
+	struct rcu_work destroy;
+};
+
+static struct kmem_cache *iptap_owner_cache;
+
+static const struct rhashtable_params iptap_owner_params = {
+	.key_len		= sizeof(u64),
+	.key_offset		= offsetof(struct iptap_owner, key),
+	.head_offset		= offsetof(struct iptap_owner, node),
+	.automatic_shrinking	= true,
+};
+
+void iptap_proc_current(struct iptap_proc *p)
 {
-	return &iptap_owners[hash_64(key, IPTAP_OWNERS_BITS)];
+	p->tgid = task_tgid(current);
+	iptap_comm_copy(p->comm, current->group_leader);
 }
 
 /* The socket's cookie, or 0 if it has none yet. */
-u64 iptap_sock_cookie(struct sock *sk)
+static u64 iptap_sock_cookie(struct sock *sk)
 {
 	return atomic64_read(&sk->sk_cookie);
 }
 
-u64 iptap_ping_key(u8 family, u16 id)
+/* The socket's cookie, given to it now if it has none yet. */
+static u64 iptap_sock_cookie_get(struct sock *sk)
+{
+	u32 cookie[2];
+
+	sock_diag_save_cookie(sk, cookie);
+	return iptap_sock_cookie(sk);
+}
+
+static u64 iptap_ping_key(u8 family, u16 id)
 {
 	return IPTAP_PING_KEY | (u64)family << 16 | id;
 }
 
 /* Called under RCU. */
-const struct iptap_owner *iptap_owner_find(u64 key, const struct net *net)
+static struct iptap_owner *iptap_owner_find(struct iptap_owners *owners,
+					    u64 key)
+{
+	return rhashtable_lookup(&owners->table, &key, iptap_owner_params);
+}
+
+/* The table of @sk's namespace, NULL if it has no iptap device; RCU. */
+static struct iptap_owners *iptap_owners_of(struct sock *sk)
+{
+	return rcu_dereference(iptap_net(sock_net(sk))->owners);
+}
+
+static void iptap_proc_set(struct iptap_proc *dst, const struct iptap_proc *src)
+{
+	dst->tgid = get_pid(src->tgid);
+	memcpy(dst->comm, src->comm, sizeof(dst->comm));
+}
+
+static struct iptap_owner *iptap_owner_alloc(u64 key,
+					     const struct iptap_proc *last,
+					     const struct iptap_proc *creator)
 {
 	struct iptap_owner *o;
 
-	if (!key)
+	o = kmem_cache_alloc(iptap_owner_cache, IPTAP_OWNER_GFP);
+	if (!o)
 		return NULL;
-	hlist_for_each_entry_rcu(o, iptap_owner_bucket(key), node) {
-		if (o->key == key && (!(key & IPTAP_PING_KEY) || o->net == net)) {
-			if (time_after(jiffies, READ_ONCE(o->used) + HZ))
-				WRITE_ONCE(o->used, jiffies);
-			return o;
-		}
-	}
-	return NULL;
+	o->key = key;
+	o->used = jiffies;
+	iptap_proc_set(&o->last, last);
+	iptap_proc_set(&o->creator, creator);
+	return o;
+}
+
+static void iptap_owner_free_now(struct iptap_owner *o)
+{
+	put_pid(o->last.tgid);
+	put_pid(o->creator.tgid);
+	kmem_cache_free(iptap_owner_cache, o);
 }
 
 static void iptap_owner_free_rcu(struct rcu_head *head)
 {
-	struct iptap_owner *o = container_of(head, struct iptap_owner, rcu);
-
-	put_pid(o->last.tgid);
-	put_pid(o->creator.tgid);
-	kfree(o);
+	iptap_owner_free_now(container_of(head, struct iptap_owner, rcu));
 }
 
-/* Called with iptap_owners_lock held. */
-static void iptap_owner_unlink(struct iptap_owner *o)
+/* Does @o name @p as last user (and creator, if @created)? */
+static bool iptap_owner_is(const struct iptap_owner *o,
+			   const struct iptap_proc *p, bool created)
 {
-	hlist_del_rcu(&o->node);
-	iptap_owners_count--;
-	call_rcu(&o->rcu, iptap_owner_free_rcu);
+	return o && o->last.tgid == p->tgid &&
+	       (!created || o->creator.tgid == p->tgid);
 }
 
 /*
- * Record the process @tgid, named @comm, as the last user of @key (and as
- * its creator if @created or if the key had no record).  Any context but
- * hard IRQ; never sleeps.
+ * Record @p as the last user of socket @key, and as its creator if
+ * @created or if the socket had no record, replacing @old, the record
+ * found for @key.  Called under RCU; never sleeps.  Concurrent notes of
+ * one socket (two threads using it) leave one of them, either right.
  */
-static void iptap_owner_note(u64 key, const struct net *net, struct pid *tgid,
-			     const char *comm, bool created)
+static void iptap_owner_publish(struct iptap_owners *owners, u64 key,
+				struct iptap_owner *old,
+				const struct iptap_proc *p, bool created)
 {
-	struct iptap_owner *old, *o;
-	unsigned long flags;
+	struct iptap_owner *o;
 
-	/* If this fails, the socket's packets count as unattributed. */
-	o = kzalloc(sizeof(*o), GFP_ATOMIC);
+	o = iptap_owner_alloc(key, p, old && !created ? &old->creator : p);
 	if (!o)
-		return;
-	o->key = key;
-	o->net = net;
-	o->used = jiffies;
-	o->last.tgid = get_pid(tgid);
-	strscpy(o->last.comm, comm, sizeof(o->last.comm));
+		return;		/* the socket's packets count as unattributed */
 
-	spin_lock_irqsave(&iptap_owners_lock, flags);
-	old = (struct iptap_owner *)iptap_owner_find(key, net);
-	if (old && !created)
-		o->creator = old->creator;
-	else
-		o->creator = o->last;
-	get_pid(o->creator.tgid);
 	if (old) {
-		hlist_replace_rcu(&old->node, &o->node);
+		if (rhashtable_replace_fast(&owners->table, &old->node,
+					    &o->node, iptap_owner_params))
+			goto drop;	/* replaced or removed meanwhile */
 		call_rcu(&old->rcu, iptap_owner_free_rcu);
-	} else if (iptap_owners_count < IPTAP_OWNERS_MAX) {
-		hlist_add_head_rcu(&o->node, iptap_owner_bucket(key));
-		iptap_owners_count++;
-	} else {
-		spin_unlock_irqrestore(&iptap_owners_lock, flags);
-		iptap_dbg("owner table full\n");
-		iptap_owner_free_rcu(&o->rcu);
 		return;
 	}
-	spin_unlock_irqrestore(&iptap_owners_lock, flags);
+
+	if (atomic_inc_return(&owners->sockets) > READ_ONCE(iptap_owners_max)) {
+		atomic_long_inc(&owners->refused);
+		iptap_dbg("owner table full: a socket is refused a record\n");
+		goto uncharge;
+	}
+	if (rhashtable_lookup_insert_fast(&owners->table, &o->node,
+					  iptap_owner_params))
+		goto uncharge;	/* a concurrent note won, or no memory */
+	return;
+
+uncharge:
+	atomic_dec(&owners->sockets);
+drop:
+	iptap_owner_free_now(o);
 }
 
-/* Does @key already name @tgid as last user (and creator, if @created)? */
-static bool iptap_owner_is(u64 key, const struct net *net, struct pid *tgid,
-			   bool created)
+/* Called under RCU. */
+const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
+					      struct sock *sk)
 {
-	const struct iptap_owner *o;
-	bool same;
+	u64 key = iptap_sock_cookie(sk);
 
-	rcu_read_lock();
-	o = iptap_owner_find(key, net);
-	same = o && o->last.tgid == tgid && (!created || o->creator.tgid == tgid);
-	rcu_read_unlock();
-	return same;
+	return key ? iptap_owner_find(owners, key) : NULL;
 }
 
 /* Record the current process as the last user (or creator) of @sk. */
 void iptap_owner_note_sock(struct sock *sk, bool created)
 {
-	struct pid *tgid = task_tgid(current);
-	char comm[TASK_COMM_LEN];
-	u32 cookie[2];
-	u64 key;
+	u64 key = iptap_sock_cookie_get(sk);
+	struct iptap_owners *owners;
+	struct iptap_owner *old;
+	struct iptap_proc p;
 
-	/* Gives the socket a cookie if it has none yet. */
-	sock_diag_save_cookie(sk, cookie);
-	key = iptap_sock_cookie(sk);
-	if (iptap_owner_is(key, sock_net(sk), tgid, created))
-		return;
-	/* The process's name, not the thread's. */
-	__get_task_comm(comm, sizeof(comm), current->group_leader);
-	iptap_owner_note(key, sock_net(sk), tgid, comm, created);
+	iptap_proc_current(&p);
+	rcu_read_lock();
+	owners = iptap_owners_of(sk);
+	if (owners) {
+		old = iptap_owner_find(owners, key);
+		if (!iptap_owner_is(old, &p, created))
+			iptap_owner_publish(owners, key, old, &p, created);
+	}
+	rcu_read_unlock();
+}
+
+/*
+ * The scan found @sk in the file table of @p.  A record made since the
+ * table exists is more recent: keep it.  Called under RCU.
+ */
+void iptap_owner_note_scanned(struct iptap_owners *owners, struct sock *sk,
+			      const struct iptap_proc *p)
+{
+	u64 key = iptap_sock_cookie_get(sk);
+
+	if (!iptap_owner_find(owners, key))
+		iptap_owner_publish(owners, key, NULL, p, false);
 }
 
 /* @sk was accepted by @listener: it is the listener's owner's for now. */
 void iptap_owner_inherit(struct sock *sk, struct sock *listener)
 {
+	u64 key = iptap_sock_cookie_get(sk);
+	struct iptap_owners *owners;
 	const struct iptap_owner *o;
-	struct iptap_proc last;
-	u32 cookie[2];
 
 	rcu_read_lock();
-	o = iptap_owner_find(iptap_sock_cookie(listener), NULL);
-	if (o) {
-		last.tgid = get_pid(o->last.tgid);
-		memcpy(last.comm, o->last.comm, sizeof(last.comm));
-	}
+	owners = iptap_owners_of(sk);
+	o = owners ? iptap_owner_of_sock(owners, listener) : NULL;
+	if (o)
+		iptap_owner_publish(owners, key, iptap_owner_find(owners, key),
+				    &o->last, true);
 	rcu_read_unlock();
-	if (!o)
-		return;
-	sock_diag_save_cookie(sk, cookie);
-	iptap_owner_note(iptap_sock_cookie(sk), sock_net(sk), last.tgid,
-			 last.comm, true);
-	put_pid(last.tgid);
-}
-
-/* Record the current process as the sender of echo requests @id. */
-void iptap_owner_note_ping(const struct net *net, u8 family, u16 id)
-{
-	struct pid *tgid = task_tgid(current);
-	char comm[TASK_COMM_LEN];
-	u64 key = iptap_ping_key(family, id);
-
-	if (iptap_owner_is(key, net, tgid, true))
-		return;
-	__get_task_comm(comm, sizeof(comm), current->group_leader);
-	iptap_owner_note(key, net, tgid, comm, true);
 }
 
 /* The socket is being freed: its record can go at once. */
 void iptap_owner_forget_sock(struct sock *sk)
 {
 	u64 key = iptap_sock_cookie(sk);
+	struct iptap_owners *owners;
 	struct iptap_owner *o;
-	unsigned long flags;
 
 	if (!key)
 		return;
 	rcu_read_lock();
-	o = (struct iptap_owner *)iptap_owner_find(key, NULL);
+	owners = iptap_owners_of(sk);
+	o = owners ? iptap_owner_find(owners, key) : NULL;
+	if (o && !rhashtable_remove_fast(&owners->table, &o->node,
+					 iptap_owner_params)) {
+		atomic_dec(&owners->sockets);
+		call_rcu(&o->rcu, iptap_owner_free_rcu);
+	}
 	rcu_read_unlock();
-	if (!o)
-		return;
-
-	spin_lock_irqsave(&iptap_owners_lock, flags);
-	o = (struct iptap_owner *)iptap_owner_find(key, NULL);
-	if (o)
-		iptap_owner_unlink(o);
-	spin_unlock_irqrestore(&iptap_owners_lock, flags);
 }
 
-/* Remove the records of @net, or all of them when @net is NULL. */
-static void iptap_owners_purge(const struct net *net, bool expired_only)
+static bool iptap_ping_expired(const struct iptap_owner *o)
+{
+	return time_after(jiffies, READ_ONCE(o->used) + IPTAP_PING_TTL);
+}
+
+/* The sender of echo requests @id, if known.  Called under RCU. */
+const struct iptap_owner *iptap_owner_of_ping(struct iptap_owners *owners,
+					      u8 family, u16 id)
 {
 	struct iptap_owner *o;
-	struct hlist_node *tmp;
-	unsigned long flags, ttl;
-	unsigned int i;
 
-	for (i = 0; i < BIT(IPTAP_OWNERS_BITS); i++) {
-		spin_lock_irqsave(&iptap_owners_lock, flags);
-		hlist_for_each_entry_safe(o, tmp, &iptap_owners[i], node) {
-			if (net && o->net != net)
-				continue;
-			ttl = o->key & IPTAP_PING_KEY ? IPTAP_PING_TTL :
-							IPTAP_SOCKET_TTL;
-			if (expired_only &&
-			    time_before(jiffies, READ_ONCE(o->used) + ttl))
-				continue;
-			iptap_owner_unlink(o);
-		}
-		spin_unlock_irqrestore(&iptap_owners_lock, flags);
-	}
+	o = iptap_owner_find(owners, iptap_ping_key(family, id));
+	if (!o || iptap_ping_expired(o))
+		return NULL;
+	if (time_after(jiffies, READ_ONCE(o->used) + HZ))
+		WRITE_ONCE(o->used, jiffies);
+	return o;
 }
 
-static void iptap_owners_gc(struct work_struct *work)
+/* Called with ping_lock held. */
+static void iptap_ping_unlink(struct iptap_owners *owners,
+			      struct iptap_owner *o)
 {
-	if (READ_ONCE(iptap_owners_count))
-		iptap_owners_purge(NULL, true);
-	schedule_delayed_work(&iptap_gc_work, IPTAP_GC_INTERVAL);
-}
-
-/* The last iptap device of @net is gone. */
-void iptap_owners_forget_net(const struct net *net)
-{
-	iptap_owners_purge(net, false);
-}
-
-struct iptap_scan {
-	struct net *net;
-	struct pid *tgid;
-	char comm[TASK_COMM_LEN];
-};
-
-static int iptap_scan_fd(const void *arg, struct file *file, unsigned int fd)
-{
-	const struct iptap_scan *scan = arg;
-	struct socket *sock = sock_from_file(file);
-	struct sock *sk = sock ? sock->sk : NULL;
-	u32 cookie[2];
-
-	if (sk && iptap_sock_is_user_ip(sk) && net_eq(sock_net(sk), scan->net)) {
-		sock_diag_save_cookie(sk, cookie);
-		if (!iptap_owner_is(iptap_sock_cookie(sk), scan->net, scan->tgid,
-				    false))
-			iptap_owner_note(iptap_sock_cookie(sk), scan->net,
-					 scan->tgid, scan->comm, false);
-	}
-	return 0;
+	list_del(&o->ping);
+	owners->npings--;
+	call_rcu(&o->rcu, iptap_owner_free_rcu);
 }
 
 /*
- * Sockets that existed before the namespace's first iptap device have no
- * record: find their owners in the file tables of all processes, as
- * "ss -p" does.  A socket held by several processes is recorded for one
- * of them; the next use records the user.
+ * Record the current process as the sender of echo requests @id.  Called
+ * under RCU from the hook, in task context.
  */
-void iptap_owners_scan(struct net *net)
+void iptap_owner_note_ping(struct iptap_owners *owners, u8 family, u16 id)
 {
-	struct iptap_scan scan = { .net = net };
-	struct task_struct *p;
+	u64 key = iptap_ping_key(family, id);
+	struct iptap_owner *old, *o;
+	struct iptap_proc p;
 
-	rcu_read_lock();
-	for_each_process(p) {
-		if (p->flags & PF_KTHREAD)
-			continue;
-		scan.tgid = task_tgid(p);
-		__get_task_comm(scan.comm, sizeof(scan.comm), p);
-		task_lock(p);
-		if (p->files)
-			iterate_fd(p->files, 0, iptap_scan_fd, &scan);
-		task_unlock(p);
+	iptap_proc_current(&p);
+	old = iptap_owner_find(owners, key);
+	if (iptap_owner_is(old, &p, true) && !iptap_ping_expired(old)) {
+		if (time_after(jiffies, READ_ONCE(old->used) + HZ))
+			WRITE_ONCE(old->used, jiffies);
+		return;
 	}
-	rcu_read_unlock();
+	o = iptap_owner_alloc(key, &p, &p);
+	if (!o)
+		return;
+
+	spin_lock_bh(&owners->ping_lock);
+	/* Ping records change only under the lock: @old is stable. */
+	old = iptap_owner_find(owners, key);
+	if (old) {
+		rhashtable_replace_fast(&owners->table, &old->node, &o->node,
+					iptap_owner_params);
+		iptap_ping_unlink(owners, old);
+	} else if (rhashtable_insert_fast(&owners->table, &o->node,
+					  iptap_owner_params)) {
+		spin_unlock_bh(&owners->ping_lock);
+		iptap_owner_free_now(o);
+		return;
+	}
+	list_add_tail(&o->ping, &owners->pings);
+	owners->npings++;
+
+	/* Forget the expired, and the oldest beyond the bound. */
+	while ((old = list_first_entry(&owners->pings, struct iptap_owner,
+				       ping)) != o) {
+		if (owners->npings <= IPTAP_PINGS_MAX && !iptap_ping_expired(old))
+			break;
+		rhashtable_remove_fast(&owners->table, &old->node,
+				       iptap_owner_params);
+		iptap_ping_unlink(owners, old);
+	}
+	spin_unlock_bh(&owners->ping_lock);
+}
+
+unsigned int iptap_owners_count(const struct iptap_owners *owners)
+{
+	return atomic_read(&owners->sockets) + READ_ONCE(owners->npings);
+}
+
+unsigned long iptap_owners_refused(const struct iptap_owners *owners)
+{
+	return atomic_long_read(&owners->refused);
+}
+
+struct iptap_owners *iptap_owners_create(void)
+{
+	struct iptap_owners *owners;
+
+	owners = kzalloc(sizeof(*owners), GFP_KERNEL);
+	if (!owners)
+		return NULL;
+	if (rhashtable_init(&owners->table, &iptap_owner_params)) {
+		kfree(owners);
+		return NULL;
+	}
+	spin_lock_init(&owners->ping_lock);
+	INIT_LIST_HEAD(&owners->pings);
+	return owners;
+}
+
+static void iptap_owner_destroy(void *ptr, void *arg)
+{
+	iptap_owner_free_now(ptr);
+}
+
+static void iptap_owners_destroy_work(struct work_struct *work)
+{
+	struct iptap_owners *owners;
+
+	owners = container_of(to_rcu_work(work), struct iptap_owners, destroy);
+	rhashtable_free_and_destroy(&owners->table, iptap_owner_destroy, NULL);
+	kfree(owners);
+}
+
+/*
+ * @owners is no longer reachable: free it, with its records, once the
+ * readers and writers that found it are gone (a grace period), outside
+ * RTNL, in time proportional to its own records.
+ */
+void iptap_owners_destroy(struct iptap_owners *owners)
+{
+	INIT_RCU_WORK(&owners->destroy, iptap_owners_destroy_work);
+	queue_rcu_work(iptap_wq, &owners->destroy);
 }
 
 int iptap_owners_init(void)
 {
-	iptap_owners = kvcalloc(BIT(IPTAP_OWNERS_BITS), sizeof(*iptap_owners),
-				GFP_KERNEL);
-	if (!iptap_owners)
-		return -ENOMEM;
-	schedule_delayed_work(&iptap_gc_work, IPTAP_GC_INTERVAL);
-	return 0;
+	/* Records are charged to the memory cgroup of the task making them. */
+	iptap_owner_cache = KMEM_CACHE(iptap_owner, SLAB_ACCOUNT);
+	return iptap_owner_cache ? 0 : -ENOMEM;
 }
 
-/* After the probes are gone and no hook can run. */
+/* After every table has been destroyed (iptap_wq is drained). */
 void iptap_owners_exit(void)
 {
-	cancel_delayed_work_sync(&iptap_gc_work);
-	iptap_owners_purge(NULL, false);
-	rcu_barrier();
-	kvfree(iptap_owners);
+	rcu_barrier();		/* replaced records still being freed */
+	kmem_cache_destroy(iptap_owner_cache);
 }

@@ -5,11 +5,18 @@
  * Modules get no socket-lifecycle callback (the LSM hooks and the
  * inet_sock_set_state tracepoint are not exported), so kprobes on the
  * stable entry points of the LSM layer record the owners.  Each of these
- * runs in the task that acts on the socket, except security_sk_free(),
- * which runs wherever the socket is freed and only drops its record.
+ * runs in the task that acts on the socket, except the one on
+ * inet_sock_destruct(), which runs wherever an IPv4 or IPv6 socket is
+ * destroyed, before it lets go of its namespace, and only drops its
+ * record.  (sk_free() would not do: it also drops write-memory
+ * references, many times in a TCP socket's life.)
  *
  * The probes on socket events (create, bind, connect, listen, accept,
- * free) exist while some namespace has an iptap device.  The one on
+ * free) exist while some namespace has an iptap device, and a few
+ * seconds after the last one: unregistering a probe waits for an RCU
+ * grace period, which a worker does, never a device's creator or
+ * remover under RTNL, and a device created again soon finds them
+ * armed.  The one on
  * security_socket_recvmsg() would run for every datagram a process
  * reads: it is armed only while captures get records, so that idle
  * devices cost nothing per packet.  Senders need no probe: the hook
@@ -27,6 +34,8 @@
 
 /* The receive probe goes this long after the last record. */
 #define IPTAP_RECV_PROBE_IDLE	(5 * HZ)
+/* The event probes go this long after the last device. */
+#define IPTAP_PROBES_LINGER	(5 * HZ)
 
 static bool iptap_probe_wanted(struct sock *sk)
 {
@@ -98,13 +107,16 @@ static struct kretprobe iptap_clone_probe = {
 	.maxactive	= 64,
 };
 
-/* security_sk_free(sk) */
-static int iptap_sk_free(struct kprobe *p, struct pt_regs *regs)
+/* inet_sock_destruct(sk): the socket is being destroyed. */
+static int iptap_sock_destruct(struct kprobe *p, struct pt_regs *regs)
 {
 	struct sock *sk = (void *)regs_get_kernel_argument(regs, 0);
 
-	/* Its namespace may be gone: touch only the socket itself. */
-	if (sk->sk_family == AF_INET || sk->sk_family == AF_INET6)
+	/*
+	 * Only a socket that holds its namespace (a process's) has a
+	 * record; it lets go of it after its destructor.
+	 */
+	if (sk->sk_net_refcnt)
 		iptap_owner_forget_sock(sk);
 	return 0;
 }
@@ -120,8 +132,8 @@ static struct kprobe iptap_kprobes[] = {
 	  .pre_handler = iptap_socket_use },
 	{ .symbol_name = "security_sock_graft",
 	  .pre_handler = iptap_graft },
-	{ .symbol_name = "security_sk_free",
-	  .pre_handler = iptap_sk_free },
+	{ .symbol_name = "inet_sock_destruct",
+	  .pre_handler = iptap_sock_destruct },
 };
 
 static struct kprobe iptap_recv_probe = {
@@ -134,14 +146,17 @@ static struct kprobe *iptap_kprobe_ptrs[ARRAY_SIZE(iptap_kprobes)];
 /* Serializes arming and disarming; taken under RTNL, never around it. */
 static DEFINE_MUTEX(iptap_probes_lock);
 static unsigned int iptap_probe_users;	/* iptap devices */
+static bool iptap_probes_armed;		/* the event probes */
 static bool iptap_recv_armed;		/* written under the lock */
 static bool iptap_recv_failed;		/* do not retry until rearmed */
 static unsigned long iptap_last_record;	/* jiffies */
 
 static void iptap_recv_arm(struct work_struct *work);
 static void iptap_recv_idle(struct work_struct *work);
+static void iptap_probes_idle(struct work_struct *work);
 static DECLARE_WORK(iptap_recv_arm_work, iptap_recv_arm);
 static DECLARE_DELAYED_WORK(iptap_recv_idle_work, iptap_recv_idle);
+static DECLARE_DELAYED_WORK(iptap_probes_idle_work, iptap_probes_idle);
 
 /* A kprobe cannot be registered twice without a reset. */
 static void iptap_kprobe_reset(struct kprobe *kp)
@@ -209,57 +224,86 @@ void iptap_probes_recording(void)
 		schedule_work(&iptap_recv_arm_work);
 }
 
-/* A device is created: the first one anywhere arms the event probes. */
-int iptap_probes_get(void)
+/* Called with iptap_probes_lock held. */
+static int iptap_probes_arm(void)
 {
 	unsigned int i;
-	int err = 0;
+	int err;
 
-	ASSERT_RTNL();
-	mutex_lock(&iptap_probes_lock);
-	if (iptap_probe_users)
-		goto out;
-	WRITE_ONCE(iptap_recv_failed, false);
 	for (i = 0; i < ARRAY_SIZE(iptap_kprobes); i++) {
 		iptap_kprobe_reset(&iptap_kprobes[i]);
 		iptap_kprobe_ptrs[i] = &iptap_kprobes[i];
 	}
 	err = register_kprobes(iptap_kprobe_ptrs, ARRAY_SIZE(iptap_kprobes));
 	if (err)
-		goto out_unlock;
+		return err;
 	iptap_kprobe_reset(&iptap_clone_probe.kp);
 	err = register_kretprobe(&iptap_clone_probe);
 	if (err) {
 		unregister_kprobes(iptap_kprobe_ptrs, ARRAY_SIZE(iptap_kprobes));
-		goto out_unlock;
+		return err;
 	}
-out:
-	iptap_probe_users++;
-out_unlock:
+	iptap_probes_armed = true;
+	WRITE_ONCE(iptap_recv_failed, false);
+	iptap_dbg("event probes armed\n");
+	return 0;
+}
+
+/* Called with iptap_probes_lock held.  Waits for running handlers. */
+static void iptap_probes_disarm(void)
+{
+	iptap_recv_disarm();
+	unregister_kretprobe(&iptap_clone_probe);
+	unregister_kprobes(iptap_kprobe_ptrs, ARRAY_SIZE(iptap_kprobes));
+	iptap_probes_armed = false;
+	iptap_dbg("event probes disarmed\n");
+}
+
+/* A device is created: the event probes are armed, if not already. */
+int iptap_probes_get(void)
+{
+	int err = 0;
+
+	ASSERT_RTNL();
+	mutex_lock(&iptap_probes_lock);
+	if (!iptap_probes_armed)
+		err = iptap_probes_arm();
+	if (!err)
+		iptap_probe_users++;
 	mutex_unlock(&iptap_probes_lock);
 	return err;
 }
 
-/*
- * The last device anywhere removes every probe.  By then no hook is
- * left to schedule the works again.  Unregistering waits for running
- * handlers.
- */
+/* The last device anywhere is gone: disarm a while later. */
 void iptap_probes_put(void)
 {
-	bool last;
-
 	ASSERT_RTNL();
 	mutex_lock(&iptap_probes_lock);
-	last = !--iptap_probe_users;
-	if (last) {
-		iptap_recv_disarm();
-		unregister_kretprobe(&iptap_clone_probe);
-		unregister_kprobes(iptap_kprobe_ptrs, ARRAY_SIZE(iptap_kprobes));
-	}
+	if (!--iptap_probe_users)
+		mod_delayed_work(system_wq, &iptap_probes_idle_work,
+				 IPTAP_PROBES_LINGER);
 	mutex_unlock(&iptap_probes_lock);
-	if (last) {
-		cancel_work_sync(&iptap_recv_arm_work);
-		cancel_delayed_work_sync(&iptap_recv_idle_work);
-	}
+}
+
+static void iptap_probes_idle(struct work_struct *work)
+{
+	mutex_lock(&iptap_probes_lock);
+	if (!iptap_probe_users && iptap_probes_armed)
+		iptap_probes_disarm();
+	mutex_unlock(&iptap_probes_lock);
+}
+
+/*
+ * Module exit, after every device is gone: by then no hook is left to
+ * schedule the works again.
+ */
+void iptap_probes_exit(void)
+{
+	cancel_delayed_work_sync(&iptap_probes_idle_work);
+	mutex_lock(&iptap_probes_lock);
+	if (iptap_probes_armed)
+		iptap_probes_disarm();
+	mutex_unlock(&iptap_probes_lock);
+	cancel_work_sync(&iptap_recv_arm_work);
+	cancel_delayed_work_sync(&iptap_recv_idle_work);
 }

@@ -3,7 +3,8 @@
 """The socket probes cost nothing per packet while nobody captures.
 
 The probes on socket events (create, bind, connect, listen, accept,
-free) exist while some iptap device exists.  The probe on
+free) exist while some iptap device exists, and go 5 seconds after the
+last one (a worker unregisters them, never a device's remover).  The probe on
 security_socket_recvmsg(), which would run for every datagram a process
 reads, is armed only while captures get records, and goes 5 seconds
 after the last one.  No probe runs on sends: the hook records the
@@ -18,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import Capture, Tap, bg, iptap_add, load_module, sh, stop, \
-    veth_pair, workload
+    veth_pair, wait_for, workload
 
 t = Tap()
 load_module()
@@ -30,16 +31,7 @@ def probes():
     with open("/sys/kernel/debug/kprobes/list") as f:
         syms = {line.split()[2].split("+")[0] for line in f}
     return {s for s in syms if s.startswith("security_") or
-            s == "inet_csk_clone_lock"}
-
-
-def wait_for(cond, seconds):
-    end = time.time() + seconds
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.2)
-    return cond()
+            s in ("inet_csk_clone_lock", "inet_sock_destruct")}
 
 
 if not os.path.exists("/sys/kernel/debug/kprobes/list"):
@@ -47,7 +39,7 @@ if not os.path.exists("/sys/kernel/debug/kprobes/list"):
 
 EVENTS = {"security_socket_post_create", "security_socket_bind",
           "security_socket_connect", "security_socket_listen",
-          "security_sock_graft", "security_sk_free", "inet_csk_clone_lock"}
+          "security_sock_graft", "inet_sock_destruct", "inet_csk_clone_lock"}
 RECV = "security_socket_recvmsg"
 
 t.eq(probes(), set(), "no device: no probe")
@@ -88,5 +80,8 @@ with Capture(ns="a") as cap:
 stop(flood)
 
 sh("ip -n a link del iptap0")
-t.eq(probes(), set(), "last device deleted: no probe")
+t.ok(EVENTS <= probes(), "last device deleted: the event probes linger",
+     probes())
+t.ok(wait_for(lambda: probes() == set(), 12),
+     "last device deleted: no probe within seconds", probes())
 t.done()

@@ -182,8 +182,27 @@ def workload(ns, *args):
     return p, [int(w) for w in words[1:]]
 
 
+def wait_for(cond, seconds):
+    """Poll cond() until it holds or seconds pass; its last value."""
+    end = time.time() + seconds
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.2)
+    return cond()
+
+
+def owner_sysctl(name, ns=None):
+    """A net.iptap owner-record value of namespace ns."""
+    return int(sh("cat /proc/sys/net/iptap/%s" % name, ns=ns).stdout)
+
+
 def iptap_add(name="iptap0", ns=None):
+    """Create an iptap device, then wait for the scan that finds the
+    owners of the namespace's older sockets (it runs in a worker)."""
     sh("ip %s link add %s type iptap" % ("-n " + ns if ns else "", name))
+    if not wait_for(lambda: owner_sysctl("owner_scan_pending", ns) == 0, 60):
+        raise RuntimeError("the owner scan of %s did not end" % (ns or "/"))
 
 
 def sysfs(dev, attr, ns=None):

@@ -21,11 +21,21 @@ Each role names itself (prctl PR_SET_NAME: the process's comm), prints
   ping HOST FAMILY COUNT           run ping (a ping socket), report its pid
   pidns-udp HOST PORT              print "READY <pid outside> <pid inside>"
                                    (run it in a child PID namespace), send 2
+  udp-many PORT N [ADDR...]        bind N UDP sockets (IPv4) to ports PORT,
+                                   PORT+1, ... of each ADDR in turn (default
+                                   any address); receive only, until killed
+  udp-each PORT N ADDR...          send one datagram to each socket that
+                                   udp-many PORT N ADDR... binds
+  icmp-ids HOST ID N [TYPE]        send one ICMP echo request (or TYPE: 0
+                                   for replies) with each identifier
+                                   ID..ID+N-1, from a raw socket
 """
 
 import ctypes
 import os
+import resource
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -53,6 +63,25 @@ def nspid():
                 ids = line.split()[1:]
                 return ids[0], ids[-1]
     return str(os.getpid()), str(os.getpid())
+
+
+def echo(kind, ident):
+    """An ICMP echo message of type kind, identifier ident, sequence 1."""
+    msg = struct.pack("!BBHHH", kind, 0, 0, ident, 1) + b"iptap"
+    words = sum(struct.unpack("!%dH" % (len(msg) // 2), msg[:len(msg) & ~1]))
+    if len(msg) & 1:
+        words += msg[-1] << 8
+    while words >> 16:
+        words = (words & 0xffff) + (words >> 16)
+    return msg[:2] + struct.pack("!H", ~words & 0xffff) + msg[4:]
+
+
+def many(args):
+    """The (address, port) pairs of udp-many PORT N [ADDR...]: N sockets,
+    ports PORT, PORT+1... of the first address, then of the next."""
+    port, n, addrs = int(args[0]), int(args[1]), args[2:] or [""]
+    per = -(-n // len(addrs))
+    return [(addrs[i // per], port + i % per) for i in range(n)]
 
 
 def main(role, args):
@@ -140,6 +169,36 @@ def main(role, args):
         for i in range(2):
             s.sendto(b"pidns %d" % i, (args[0], int(args[1])))
             time.sleep(0.05)
+    elif role == "udp-many":
+        name("udp-many")
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (int(args[1]) + 64, int(args[1]) + 64))
+        socks = []
+        for addr, port in many(args):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind((addr, port))
+            socks.append(s)
+        say("READY", os.getpid())
+        while True:
+            time.sleep(60)
+    elif role == "udp-each":
+        name("udp-each")
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+        say("READY", os.getpid())
+        for dst in many(args):
+            s.sendto(b"x", dst)
+        say("DONE")
+    elif role == "icmp-ids":
+        name("icmp-ids")
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW,
+                          socket.IPPROTO_ICMP)
+        say("READY", os.getpid())
+        first, n = int(args[1]), int(args[2])
+        kind = int(args[3]) if len(args) > 3 else 8
+        for ident in range(first, first + n):
+            s.sendto(echo(kind, ident), (args[0], 0))
+        say("DONE")
     else:
         sys.exit("unknown role " + role)
 
