@@ -6,6 +6,7 @@
 #define _IPTAP_H
 
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/netdevice.h>
 #include <linux/netfilter.h>
 #include <linux/pid_namespace.h>
@@ -42,7 +43,7 @@ struct iptap_owner {
 	struct rhash_head node;
 	u64 key;		/* a socket cookie, or a ping key */
 	struct list_head ping;	/* a ping record: in its table's ping list */
-	unsigned long used;	/* a ping record: jiffies, for expiry */
+	unsigned long used;	/* jiffies, for expiry */
 	struct rcu_head rcu;
 	struct iptap_proc last;		/* the last process that used it */
 	struct iptap_proc creator;	/* the process that created it */
@@ -64,10 +65,16 @@ struct iptap_net {
 	unsigned int ndevices;		/* hooks are registered while > 0 */
 	/* Owner records, while the namespace has devices; RCU readers. */
 	struct iptap_owners __rcu *owners;
-	/* The file-table scan of a new table, run outside RTNL. */
-	struct work_struct scan_work;
+	/*
+	 * What is done to owner tables outside RTNL, one thing at a time:
+	 * freeing the tables of the namespace's former devices, the scan
+	 * for the owners of older sockets, a sweep of idle records.
+	 */
+	struct work_struct owners_work;
+	struct llist_head dying;	/* tables to free */
 	unsigned int scan_gen;		/* scans asked for, under RTNL */
 	unsigned int scan_done;		/* the last one done */
+	bool sweep;			/* a sweep is asked for */
 	struct ctl_table_header *sysctl;
 };
 
@@ -127,9 +134,14 @@ void iptap_attribute(struct sk_buff *skb, const struct nf_hook_state *state,
 /* owner.c */
 int iptap_owners_init(void);
 void iptap_owners_exit(void);
+void iptap_owners_gc_start(void);
+void iptap_owners_gc_stop(void);
 struct iptap_owners *iptap_owners_create(void);
-void iptap_owners_destroy(struct iptap_owners *owners);
-unsigned int iptap_owners_count(const struct iptap_owners *owners);
+void iptap_owners_free(struct iptap_owners *owners);
+void iptap_owners_retire(struct iptap_net *in);
+void iptap_owners_work(struct work_struct *work);
+void iptap_owners_net_exit(struct iptap_net *in);
+unsigned long iptap_owners_count(const struct iptap_owners *owners);
 unsigned long iptap_owners_refused(const struct iptap_owners *owners);
 void iptap_proc_current(struct iptap_proc *p);
 const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
@@ -145,12 +157,13 @@ void iptap_owner_forget_sock(struct sock *sk);
 
 /* scan.c */
 void iptap_scan_init(void);
-void iptap_scan_work(struct work_struct *work);
+void iptap_scan(struct iptap_net *in, struct iptap_owners *owners);
 
 /* probes.c */
 int iptap_probes_get(void);
 void iptap_probes_put(void);
 void iptap_probes_exit(void);
+unsigned long iptap_probes_missed(void);
 void iptap_probes_recording(void);
 
 #endif /* _IPTAP_H */

@@ -37,7 +37,7 @@ static const struct kernel_param_ops iptap_log_ops = {
 module_param_cb(log, &iptap_log_ops, &iptap_log, 0644);
 MODULE_PARM_DESC(log, "1: log device and hook events (rate-limited); 0: don't");
 
-/* Scans and the freeing of owner tables: never under RTNL. */
+/* The namespaces' owners_work and the owner sweeps: never under RTNL. */
 struct workqueue_struct *iptap_wq;
 
 static int __init iptap_init(void)
@@ -54,6 +54,7 @@ static int __init iptap_init(void)
 		err = -ENOMEM;
 		goto err_owners;
 	}
+	iptap_owners_gc_start();
 
 	/*
 	 * A subsystem, not a device, so that a dying namespace has deleted
@@ -71,6 +72,7 @@ static int __init iptap_init(void)
 err_pernet:
 	unregister_pernet_subsys(&iptap_net_ops);
 err_wq:
+	iptap_owners_gc_stop();
 	destroy_workqueue(iptap_wq);
 err_owners:
 	iptap_owners_exit();
@@ -83,11 +85,11 @@ static void __exit iptap_exit(void)
 	rtnl_link_unregister(&iptap_link_ops);
 	/* A hook may still be running on another CPU: wait for it. */
 	synchronize_net();
-	/* The probes read per-namespace state: they go first. */
+	/* The probes and the sweeps read per-namespace state: first. */
 	iptap_probes_exit();
+	iptap_owners_gc_stop();
+	/* Each namespace's exit frees what its owner tables left. */
 	unregister_pernet_subsys(&iptap_net_ops);
-	/* Owner tables are freed by iptap_wq after a grace period. */
-	rcu_barrier();
 	destroy_workqueue(iptap_wq);
 	iptap_owners_exit();
 }

@@ -100,16 +100,16 @@ int iptap_net_attach(struct iptap_dev *idev)
 		err = nf_register_net_hooks(net, iptap_hook_ops,
 					    ARRAY_SIZE(iptap_hook_ops));
 		if (err) {
-			iptap_owners_destroy(owners);
+			iptap_owners_free(owners);	/* never published */
 			goto err_probes;
 		}
 		iptap_dbg("hooks registered in netns %u\n", net->ns.inum);
 		/* The probes record new sockets from now on; find the older. */
 		rcu_assign_pointer(in->owners, owners);
-		in->scan_gen++;
-		queue_work(iptap_wq, &in->scan_work);
+		WRITE_ONCE(in->scan_gen, in->scan_gen + 1);
+		queue_work(iptap_wq, &in->owners_work);
 	}
-	in->ndevices++;
+	WRITE_ONCE(in->ndevices, in->ndevices + 1);
 	list_add_tail_rcu(&idev->list, &in->devices);
 	return 0;
 
@@ -132,13 +132,13 @@ void iptap_net_detach(struct iptap_dev *idev)
 	 */
 	if (idev->dev->reg_state == NETREG_UNINITIALIZED)
 		synchronize_net();
-	if (!--in->ndevices) {
+	WRITE_ONCE(in->ndevices, in->ndevices - 1);
+	if (!in->ndevices) {
 		nf_unregister_net_hooks(net, iptap_hook_ops,
 					ARRAY_SIZE(iptap_hook_ops));
 		iptap_dbg("hooks unregistered in netns %u\n", net->ns.inum);
 		/* Freed after a grace period, by a worker, not under RTNL. */
-		iptap_owners_destroy(rcu_replace_pointer(in->owners, NULL,
-							 lockdep_rtnl_is_held()));
+		iptap_owners_retire(in);
 	}
 	iptap_probes_put();
 }
@@ -168,33 +168,40 @@ static unsigned long iptap_total_tap_count(struct iptap_net *in)
 	return total;
 }
 
-static unsigned long iptap_owner_records(struct iptap_net *in)
+/* @stat of the namespace's owner table; 0 while it has none. */
+static unsigned long
+iptap_owners_stat(struct iptap_net *in,
+		  unsigned long (*stat)(const struct iptap_owners *owners))
 {
 	struct iptap_owners *owners;
 	unsigned long n;
 
 	rcu_read_lock();
 	owners = rcu_dereference(in->owners);
-	n = owners ? iptap_owners_count(owners) : 0;
+	n = owners ? stat(owners) : 0;
 	rcu_read_unlock();
 	return n;
 }
 
+static unsigned long iptap_owner_records(struct iptap_net *in)
+{
+	return iptap_owners_stat(in, iptap_owners_count);
+}
+
 static unsigned long iptap_owner_records_refused(struct iptap_net *in)
 {
-	struct iptap_owners *owners;
-	unsigned long n;
-
-	rcu_read_lock();
-	owners = rcu_dereference(in->owners);
-	n = owners ? iptap_owners_refused(owners) : 0;
-	rcu_read_unlock();
-	return n;
+	return iptap_owners_stat(in, iptap_owners_refused);
 }
 
 static unsigned long iptap_owner_scan_pending(struct iptap_net *in)
 {
 	return READ_ONCE(in->scan_done) != READ_ONCE(in->scan_gen);
+}
+
+/* Host-wide: socket destructions the probe missed, since loading. */
+static unsigned long iptap_owner_destructions_missed(struct iptap_net *in)
+{
+	return iptap_probes_missed();
 }
 
 /* A read-only value of the namespace, computed by table->extra1. */
@@ -222,15 +229,32 @@ static int iptap_sysctl_show(IPTAP_CTL_TABLE *table, int write,
 		.extra1		= fn,				\
 	}
 
-/* Entries whose data is the namespace's struct iptap_net come first. */
-#define IPTAP_SYSCTL_PER_NET	4
+/* The entries before IPTAP_SYSCTL_OWNERS_MAX show a struct iptap_net. */
+enum {
+	IPTAP_SYSCTL_TOTAL_TAP_COUNT,
+	IPTAP_SYSCTL_OWNER_RECORDS,
+	IPTAP_SYSCTL_OWNER_RECORDS_REFUSED,
+	IPTAP_SYSCTL_OWNER_SCAN_PENDING,
+	IPTAP_SYSCTL_OWNER_DESTRUCTIONS_MISSED,
+	IPTAP_SYSCTL_OWNERS_MAX,
+	IPTAP_SYSCTL_ENTRIES
+};
 
-static const struct ctl_table iptap_sysctl_template[] = {
-	IPTAP_SYSCTL_SHOW("total_tap_count", iptap_total_tap_count),
-	IPTAP_SYSCTL_SHOW("owner_records", iptap_owner_records),
-	IPTAP_SYSCTL_SHOW("owner_records_refused", iptap_owner_records_refused),
-	IPTAP_SYSCTL_SHOW("owner_scan_pending", iptap_owner_scan_pending),
-	{
+static const struct ctl_table iptap_sysctl_template[IPTAP_SYSCTL_ENTRIES + 1] = {
+	[IPTAP_SYSCTL_TOTAL_TAP_COUNT] =
+		IPTAP_SYSCTL_SHOW("total_tap_count", iptap_total_tap_count),
+	[IPTAP_SYSCTL_OWNER_RECORDS] =
+		IPTAP_SYSCTL_SHOW("owner_records", iptap_owner_records),
+	[IPTAP_SYSCTL_OWNER_RECORDS_REFUSED] =
+		IPTAP_SYSCTL_SHOW("owner_records_refused",
+				  iptap_owner_records_refused),
+	[IPTAP_SYSCTL_OWNER_SCAN_PENDING] =
+		IPTAP_SYSCTL_SHOW("owner_scan_pending",
+				  iptap_owner_scan_pending),
+	[IPTAP_SYSCTL_OWNER_DESTRUCTIONS_MISSED] =
+		IPTAP_SYSCTL_SHOW("owner_destructions_missed",
+				  iptap_owner_destructions_missed),
+	[IPTAP_SYSCTL_OWNERS_MAX] = {
 		/* Host-wide; only the initial namespace may change it. */
 		.procname	= "owners_max",
 		.data		= &iptap_owners_max,
@@ -239,7 +263,6 @@ static const struct ctl_table iptap_sysctl_template[] = {
 		.proc_handler	= proc_douintvec_minmax,
 		.extra1		= SYSCTL_ONE,
 	},
-	{ }
 };
 
 static int __net_init iptap_net_init(struct net *net)
@@ -251,19 +274,20 @@ static int __net_init iptap_net_init(struct net *net)
 	in->net = net;
 	INIT_LIST_HEAD(&in->devices);
 	in->ndevices = 0;
-	INIT_WORK(&in->scan_work, iptap_scan_work);
+	INIT_WORK(&in->owners_work, iptap_owners_work);
+	init_llist_head(&in->dying);
 
 	table = kmemdup(iptap_sysctl_template, sizeof(iptap_sysctl_template),
 			GFP_KERNEL);
 	if (!table)
 		return -ENOMEM;
-	for (i = 0; i < IPTAP_SYSCTL_PER_NET; i++)
+	for (i = 0; i < IPTAP_SYSCTL_OWNERS_MAX; i++)
 		table[i].data = in;
 	if (!net_eq(net, &init_net))
-		table[IPTAP_SYSCTL_PER_NET].mode = 0444;
+		table[IPTAP_SYSCTL_OWNERS_MAX].mode = 0444;
 
 	in->sysctl = iptap_register_sysctl(net, "net/iptap", table,
-					   ARRAY_SIZE(iptap_sysctl_template) - 1);
+					   IPTAP_SYSCTL_ENTRIES);
 	if (!in->sysctl) {
 		kfree(table);
 		return -ENOMEM;
@@ -278,7 +302,7 @@ static void __net_exit iptap_net_exit(struct net *net)
 
 	/* The namespace's devices, its hooks and its owners are gone. */
 	WARN_ON_ONCE(in->ndevices);
-	cancel_work_sync(&in->scan_work);
+	iptap_owners_net_exit(in);
 	unregister_net_sysctl_table(in->sysctl);
 	kfree(table);
 }

@@ -4,28 +4,35 @@
  *
  * Each network namespace with iptap devices has a table of its own, so
  * that nothing one namespace does (a million sockets, every ping
- * identifier) can slow down or fill another's.  Records are written in
- * task context by the socket probes (probes.c), by the hook for a
- * sending task (attribute.c) and by the file-table scan (scan.c), and
- * read locklessly under RCU by the packet path.  A record never changes
- * once published, but for the time a ping record was last used: a new
- * owner replaces it, and the old one is freed after a grace period.
+ * identifier) can slow down or fill another's.  Records are written by
+ * the socket probes (probes.c: in the acting task, or in softirq for a
+ * connection a listener accepts), by the hook for a sending task
+ * (attribute.c) and by the file-table scan (scan.c), and read locklessly
+ * under RCU by the packet path.  A record never changes once published,
+ * but for the time it was last used: a new owner replaces it, and the
+ * old one is freed after a grace period.
  *
  * Sockets are keyed by their cookie, which the kernel never reuses, so a
  * closed socket's record cannot be applied to a new socket; the record
- * goes when the socket is freed.  A table holds at most iptap_owners_max
- * socket records (sysctl net.iptap.owners_max of the initial namespace);
- * past that, new sockets are refused a record and counted.
+ * goes when the socket is destroyed.  Should the probe that sees that
+ * miss a hit (kprobes drop hits that nest in another handler on the same
+ * CPU), a sweep every IPTAP_GC_INTERVAL drops records unused for
+ * IPTAP_SOCKET_IDLE.  A table holds at most iptap_owners_max socket
+ * records (sysctl net.iptap.owners_max of the initial namespace); past
+ * that, each attempt to record a new socket is refused and counted.
  *
  * Echo requests sent by ping, whose replies no exported lookup can match
  * to a socket, are keyed by family and ICMP identifier: at most
  * IPTAP_PINGS_MAX per table, the oldest evicted first, each forgotten
  * after IPTAP_PING_TTL unused.  They never take a socket's place.
  *
- * A table goes with the namespace's last iptap device.
+ * A table goes with the namespace's last iptap device.  Tables are freed,
+ * scanned and swept by their namespace's owners_work, one thing at a
+ * time, so that the work never sees a table freed under it.
  */
 
 #include <linux/rhashtable.h>
+#include <linux/rtnetlink.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/sock_diag.h>
@@ -36,6 +43,8 @@
 
 #define IPTAP_PINGS_MAX		1024
 #define IPTAP_PING_TTL		(60 * HZ)
+#define IPTAP_SOCKET_IDLE	(3600 * HZ)
+#define IPTAP_GC_INTERVAL	(600 * HZ)
 
 /* Cookies count up from 1 and never reach bit 63: ping keys set it. */
 #define IPTAP_PING_KEY		BIT_ULL(63)
@@ -52,10 +61,12 @@ struct iptap_owners {
 	spinlock_t ping_lock;		/* every change of a ping record */
 	struct list_head pings;		/* ping records, oldest first */
 	unsigned int npings;
-	struct rcu_work destroy;
+	struct llist_node dying;	/* in iptap_net::dying */
 };
 
 static struct kmem_cache *iptap_owner_cache;
+static void iptap_owners_gc(struct work_struct *work);
+static DECLARE_DELAYED_WORK(iptap_gc_work, iptap_owners_gc);
 
 static const struct rhashtable_params iptap_owner_params = {
 	.key_len		= sizeof(u64),
@@ -155,34 +166,52 @@ static void iptap_owner_publish(struct iptap_owners *owners, u64 key,
 				struct iptap_owner *old,
 				const struct iptap_proc *p, bool created)
 {
+	unsigned int max = READ_ONCE(iptap_owners_max);
 	struct iptap_owner *o;
+	int err;
+
+	/* A new record is counted first: the table never exceeds the limit. */
+	if (!old) {
+		if (atomic_read(&owners->sockets) >= max)
+			goto refuse;
+		if (atomic_inc_return(&owners->sockets) > max) {
+			atomic_dec(&owners->sockets);
+			goto refuse;
+		}
+	}
 
 	o = iptap_owner_alloc(key, p, old && !created ? &old->creator : p);
 	if (!o)
-		return;		/* the socket's packets count as unattributed */
-
-	if (old) {
-		if (rhashtable_replace_fast(&owners->table, &old->node,
-					    &o->node, iptap_owner_params))
-			goto drop;	/* replaced or removed meanwhile */
+		goto uncount;	/* the socket's packets count as unattributed */
+	if (old)
+		err = rhashtable_replace_fast(&owners->table, &old->node,
+					      &o->node, iptap_owner_params);
+	else
+		err = rhashtable_lookup_insert_fast(&owners->table, &o->node,
+						    iptap_owner_params);
+	if (err) {
+		/* Replaced or removed meanwhile, noted by another, no memory. */
+		iptap_owner_free_now(o);
+		goto uncount;
+	}
+	if (old)
 		call_rcu(&old->rcu, iptap_owner_free_rcu);
-		return;
-	}
-
-	if (atomic_inc_return(&owners->sockets) > READ_ONCE(iptap_owners_max)) {
-		atomic_long_inc(&owners->refused);
-		iptap_dbg("owner table full: a socket is refused a record\n");
-		goto uncharge;
-	}
-	if (rhashtable_lookup_insert_fast(&owners->table, &o->node,
-					  iptap_owner_params))
-		goto uncharge;	/* a concurrent note won, or no memory */
 	return;
 
-uncharge:
-	atomic_dec(&owners->sockets);
-drop:
-	iptap_owner_free_now(o);
+uncount:
+	if (!old)
+		atomic_dec(&owners->sockets);
+	return;
+refuse:
+	atomic_long_inc(&owners->refused);
+	iptap_dbg("owner table full: a socket is refused a record\n");
+}
+
+/* Note that @o was used now, for the sweeps; cheap when done often. */
+static void iptap_owner_used(struct iptap_owner *o)
+{
+	if (time_after(jiffies, READ_ONCE(o->used) + HZ))
+		WRITE_ONCE(o->used, jiffies);
 }
 
 /* Called under RCU. */
@@ -190,8 +219,12 @@ const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 					      struct sock *sk)
 {
 	u64 key = iptap_sock_cookie(sk);
+	struct iptap_owner *o;
 
-	return key ? iptap_owner_find(owners, key) : NULL;
+	o = key ? iptap_owner_find(owners, key) : NULL;
+	if (o)
+		iptap_owner_used(o);
+	return o;
 }
 
 /* Record the current process as the last user (or creator) of @sk. */
@@ -276,8 +309,7 @@ const struct iptap_owner *iptap_owner_of_ping(struct iptap_owners *owners,
 	o = iptap_owner_find(owners, iptap_ping_key(family, id));
 	if (!o || iptap_ping_expired(o))
 		return NULL;
-	if (time_after(jiffies, READ_ONCE(o->used) + HZ))
-		WRITE_ONCE(o->used, jiffies);
+	iptap_owner_used(o);
 	return o;
 }
 
@@ -303,8 +335,7 @@ void iptap_owner_note_ping(struct iptap_owners *owners, u8 family, u16 id)
 	iptap_proc_current(&p);
 	old = iptap_owner_find(owners, key);
 	if (iptap_owner_is(old, &p, true) && !iptap_ping_expired(old)) {
-		if (time_after(jiffies, READ_ONCE(old->used) + HZ))
-			WRITE_ONCE(old->used, jiffies);
+		iptap_owner_used(old);
 		return;
 	}
 	o = iptap_owner_alloc(key, &p, &p);
@@ -315,8 +346,8 @@ void iptap_owner_note_ping(struct iptap_owners *owners, u8 family, u16 id)
 	/* Ping records change only under the lock: @old is stable. */
 	old = iptap_owner_find(owners, key);
 	if (old) {
-		rhashtable_replace_fast(&owners->table, &old->node, &o->node,
-					iptap_owner_params);
+		WARN_ON_ONCE(rhashtable_replace_fast(&owners->table, &old->node,
+						     &o->node, iptap_owner_params));
 		iptap_ping_unlink(owners, old);
 	} else if (rhashtable_insert_fast(&owners->table, &o->node,
 					  iptap_owner_params)) {
@@ -332,14 +363,14 @@ void iptap_owner_note_ping(struct iptap_owners *owners, u8 family, u16 id)
 				       ping)) != o) {
 		if (owners->npings <= IPTAP_PINGS_MAX && !iptap_ping_expired(old))
 			break;
-		rhashtable_remove_fast(&owners->table, &old->node,
-				       iptap_owner_params);
+		WARN_ON_ONCE(rhashtable_remove_fast(&owners->table, &old->node,
+						    iptap_owner_params));
 		iptap_ping_unlink(owners, old);
 	}
 	spin_unlock_bh(&owners->ping_lock);
 }
 
-unsigned int iptap_owners_count(const struct iptap_owners *owners)
+unsigned long iptap_owners_count(const struct iptap_owners *owners)
 {
 	return atomic_read(&owners->sockets) + READ_ONCE(owners->npings);
 }
@@ -370,24 +401,123 @@ static void iptap_owner_destroy(void *ptr, void *arg)
 	iptap_owner_free_now(ptr);
 }
 
-static void iptap_owners_destroy_work(struct work_struct *work)
+/* The namespace's last device is going: its table goes, after it. */
+void iptap_owners_retire(struct iptap_net *in)
 {
 	struct iptap_owners *owners;
 
-	owners = container_of(to_rcu_work(work), struct iptap_owners, destroy);
+	owners = rcu_replace_pointer(in->owners, NULL, lockdep_rtnl_is_held());
+	llist_add(&owners->dying, &in->dying);
+	queue_work(iptap_wq, &in->owners_work);
+}
+
+/* A table nobody can reach any more, with its records. */
+void iptap_owners_free(struct iptap_owners *owners)
+{
 	rhashtable_free_and_destroy(&owners->table, iptap_owner_destroy, NULL);
 	kfree(owners);
 }
 
-/*
- * @owners is no longer reachable: free it, with its records, once the
- * readers and writers that found it are gone (a grace period), outside
- * RTNL, in time proportional to its own records.
- */
-void iptap_owners_destroy(struct iptap_owners *owners)
+/* Free the retired tables, in time proportional to their own records. */
+static void iptap_owners_free_dying(struct iptap_net *in)
 {
-	INIT_RCU_WORK(&owners->destroy, iptap_owners_destroy_work);
-	queue_rcu_work(iptap_wq, &owners->destroy);
+	struct llist_node *dying = llist_del_all(&in->dying);
+	struct iptap_owners *owners, *tmp;
+
+	if (!dying)
+		return;
+	/* Wait for the probes, hooks and readers that found them. */
+	synchronize_rcu();
+	llist_for_each_entry_safe(owners, tmp, dying, dying)
+		iptap_owners_free(owners);
+}
+
+/* Drop the socket records of @owners unused for IPTAP_SOCKET_IDLE. */
+static void iptap_owners_sweep(struct iptap_net *in,
+			       struct iptap_owners *owners)
+{
+	struct rhashtable_iter iter;
+	struct iptap_owner *o;
+	unsigned int n;
+
+	rhashtable_walk_enter(&owners->table, &iter);
+	do {
+		rhashtable_walk_start(&iter);
+		for (n = 0; n < 1024 && (o = rhashtable_walk_next(&iter)); n++) {
+			if (IS_ERR(o)) {
+				if (PTR_ERR(o) == -EAGAIN)	/* resized */
+					continue;
+				o = NULL;
+				break;
+			}
+			if (o->key & IPTAP_PING_KEY ||
+			    time_before(jiffies, READ_ONCE(o->used) +
+						 IPTAP_SOCKET_IDLE) ||
+			    rhashtable_remove_fast(&owners->table, &o->node,
+						   iptap_owner_params))
+				continue;
+			atomic_dec(&owners->sockets);
+			call_rcu(&o->rcu, iptap_owner_free_rcu);
+		}
+		rhashtable_walk_stop(&iter);
+		cond_resched();
+	} while (o && rcu_access_pointer(in->owners) == owners);
+	rhashtable_walk_exit(&iter);
+}
+
+void iptap_owners_work(struct work_struct *work)
+{
+	struct iptap_net *in = container_of(work, struct iptap_net, owners_work);
+	unsigned int gen = READ_ONCE(in->scan_gen);
+	struct iptap_owners *owners;
+
+	iptap_owners_free_dying(in);
+
+	/*
+	 * Only this work frees tables: @owners stays valid until it ends,
+	 * even if its device goes meanwhile (the scan then stops early).
+	 */
+	rcu_read_lock();
+	owners = rcu_dereference(in->owners);
+	rcu_read_unlock();
+	if (owners && READ_ONCE(in->scan_done) != gen)
+		iptap_scan(in, owners);
+	WRITE_ONCE(in->scan_done, gen);
+
+	if (owners && READ_ONCE(in->sweep)) {
+		WRITE_ONCE(in->sweep, false);
+		iptap_owners_sweep(in, owners);
+	}
+}
+
+/* The namespace is being dismantled: its devices are gone. */
+void iptap_owners_net_exit(struct iptap_net *in)
+{
+	cancel_work_sync(&in->owners_work);
+	iptap_owners_free_dying(in);
+}
+
+/*
+ * Records of sockets whose destruction the probe missed would stay until
+ * their namespace's last device goes: once a hit was missed, sweep.
+ */
+static void iptap_owners_gc(struct work_struct *work)
+{
+	struct net *net;
+
+	if (iptap_probes_missed()) {
+		down_read(&net_rwsem);
+		for_each_net(net) {
+			struct iptap_net *in = iptap_net(net);
+
+			if (rcu_access_pointer(in->owners)) {
+				WRITE_ONCE(in->sweep, true);
+				queue_work(iptap_wq, &in->owners_work);
+			}
+		}
+		up_read(&net_rwsem);
+	}
+	queue_delayed_work(iptap_wq, &iptap_gc_work, IPTAP_GC_INTERVAL);
 }
 
 int iptap_owners_init(void)
@@ -397,7 +527,18 @@ int iptap_owners_init(void)
 	return iptap_owner_cache ? 0 : -ENOMEM;
 }
 
-/* After every table has been destroyed (iptap_wq is drained). */
+/* After iptap_wq exists; before the namespaces' state goes. */
+void iptap_owners_gc_start(void)
+{
+	queue_delayed_work(iptap_wq, &iptap_gc_work, IPTAP_GC_INTERVAL);
+}
+
+void iptap_owners_gc_stop(void)
+{
+	cancel_delayed_work_sync(&iptap_gc_work);
+}
+
+/* After every table has been freed. */
 void iptap_owners_exit(void)
 {
 	rcu_barrier();		/* replaced records still being freed */

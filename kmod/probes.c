@@ -8,15 +8,15 @@
  * runs in the task that acts on the socket, except the one on
  * inet_sock_destruct(), which runs wherever an IPv4 or IPv6 socket is
  * destroyed, before it lets go of its namespace, and only drops its
- * record.  (sk_free() would not do: it also drops write-memory
- * references, many times in a TCP socket's life.)
+ * record.  (Not sk_free(): the kernel has inlined copies of it, which
+ * close UDP and raw sockets without entering it.)
  *
  * The probes on socket events (create, bind, connect, listen, accept,
- * free) exist while some namespace has an iptap device, and a few
- * seconds after the last one: unregistering a probe waits for an RCU
- * grace period, which a worker does, never a device's creator or
- * remover under RTNL, and a device created again soon finds them
- * armed.  The one on
+ * destroy) exist while some namespace has an iptap device, and a few
+ * seconds after the last one: unregistering a probe waits for RCU grace
+ * periods, which a worker does, not a device's remover under RTNL, and a
+ * device created again soon finds them armed (one created while the
+ * worker removes them waits for it).  The one on
  * security_socket_recvmsg() would run for every datagram a process
  * reads: it is armed only while captures get records, so that idle
  * devices cost nothing per packet.  Senders need no probe: the hook
@@ -280,7 +280,7 @@ void iptap_probes_put(void)
 	ASSERT_RTNL();
 	mutex_lock(&iptap_probes_lock);
 	if (!--iptap_probe_users)
-		mod_delayed_work(system_wq, &iptap_probes_idle_work,
+		mod_delayed_work(system_long_wq, &iptap_probes_idle_work,
 				 IPTAP_PROBES_LINGER);
 	mutex_unlock(&iptap_probes_lock);
 }
@@ -291,6 +291,17 @@ static void iptap_probes_idle(struct work_struct *work)
 	if (!iptap_probe_users && iptap_probes_armed)
 		iptap_probes_disarm();
 	mutex_unlock(&iptap_probes_lock);
+}
+
+/* Hits of the destruction probe that kprobes dropped, since loading. */
+unsigned long iptap_probes_missed(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(iptap_kprobes); i++)
+		if (iptap_kprobes[i].pre_handler == iptap_sock_destruct)
+			return READ_ONCE(iptap_kprobes[i].nmissed);
+	return 0;
 }
 
 /*

@@ -5,15 +5,18 @@
  *
  * The probes record sockets from the moment the namespace has an owner
  * table; older ones are found once, in the file tables of all
- * processes, as "ss -p" finds them.  The scan runs in a work item,
- * outside RTNL, one task at a time and a few hundred sockets at a time,
- * rescheduling in between, and stops when the table it fills is gone.
- * It is skipped when the namespace has no socket that packets can reach
- * (no bound TCP or UDP socket), as in a namespace just created.
+ * processes, as "ss -p" finds them.  The scan runs in the namespace's
+ * owners_work, outside RTNL, one task at a time and a few hundred files
+ * at a time, rescheduling in between, and stops when the table it fills
+ * is retired.  It is skipped when the namespace has no socket that
+ * packets can reach (no hashed TCP, UDP or UDP-Lite socket), as in a
+ * namespace just created.
  *
  * A socket held by several processes is recorded for the first one
  * found; its next use records the user.  A thread whose file table is
- * not its group leader's is scanned on its own.
+ * not its group leader's is scanned on its own, and so is each thread
+ * of a process whose leader has exited.  Sockets that only io_uring
+ * holds (fixed files) are not found.
  */
 
 #include <linux/fdtable.h>
@@ -21,18 +24,30 @@
 #include <linux/pid.h>
 #include <linux/sched/task.h>
 #include <net/sock.h>
-#include <net/tcp.h>
-#include <net/transp_v6.h>
-#include <net/udp.h>
-#include <net/udplite.h>
 
 #include "iptap.h"
 
-/* Sockets recorded between two reschedules. */
-#define IPTAP_SCAN_BATCH	256
+/* Files looked at between two reschedules. */
+#define IPTAP_SCAN_BATCH	512
 
-/* IPv6's UDP protocol, which is not exported: learnt from a socket. */
-static struct proto *iptap_udpv6_prot;
+/*
+ * The protocols whose hashed sockets packets can reach.  Not all are
+ * exported (IPv6's UDP is not): each is learnt from a socket of its own.
+ */
+static const struct {
+	u8 family;
+	u8 protocol;
+	u8 type;
+} iptap_scan_kinds[] = {
+	{ AF_INET,  IPPROTO_TCP,     SOCK_STREAM },
+	{ AF_INET,  IPPROTO_UDP,     SOCK_DGRAM },
+	{ AF_INET,  IPPROTO_UDPLITE, SOCK_DGRAM },
+	{ AF_INET6, IPPROTO_TCP,     SOCK_STREAM },
+	{ AF_INET6, IPPROTO_UDP,     SOCK_DGRAM },
+	{ AF_INET6, IPPROTO_UDPLITE, SOCK_DGRAM },
+};
+
+static struct proto *iptap_scan_protos[ARRAY_SIZE(iptap_scan_kinds)];
 
 struct iptap_scan {
 	struct iptap_net *in;
@@ -41,82 +56,88 @@ struct iptap_scan {
 	unsigned int batch;
 };
 
-/* Has @net a socket that packets can reach?  A hashed one is counted. */
+/* Has @net a socket that packets can reach? */
 static bool iptap_scan_needed(struct net *net)
 {
-	int n;
+	unsigned int i;
 
-	n = sock_prot_inuse_get(net, &tcp_prot) +
-	    sock_prot_inuse_get(net, &udp_prot) +
-	    sock_prot_inuse_get(net, &udplite_prot);
-#if IS_ENABLED(CONFIG_IPV6)
-	n += sock_prot_inuse_get(net, &tcpv6_prot);
-	if (iptap_udpv6_prot)
-		n += sock_prot_inuse_get(net, iptap_udpv6_prot);
-#endif
-	return n > 0;
+	for (i = 0; i < ARRAY_SIZE(iptap_scan_protos); i++)
+		if (iptap_scan_protos[i] &&
+		    sock_prot_inuse_get(net, iptap_scan_protos[i]) > 0)
+			return true;
+	return false;
+}
+
+/* The table being filled is no longer the namespace's. */
+static bool iptap_scan_stale(const struct iptap_scan *scan)
+{
+	return rcu_access_pointer(scan->in->owners) != scan->owners;
 }
 
 /*
  * Called for each open file of a task, under its file table's lock.
- * Returns the next descriptor to look at after a batch, -ESTALE if the
- * table went, 0 to go on.
+ * Returns the next descriptor to look at after a batch, 0 to go on.
  */
 static int iptap_scan_fd(const void *arg, struct file *file, unsigned int fd)
 {
 	struct iptap_scan *scan = *(struct iptap_scan * const *)arg;
 	struct socket *sock = sock_from_file(file);
 	struct sock *sk = sock ? sock->sk : NULL;
-	int ret = 0;
 
-	if (!sk || !iptap_sock_is_user_ip(sk) ||
-	    !net_eq(sock_net(sk), scan->in->net))
-		return 0;
-
-	rcu_read_lock();
-	if (rcu_dereference(scan->in->owners) == scan->owners)
+	if (sk && iptap_sock_is_user_ip(sk) &&
+	    net_eq(sock_net(sk), scan->in->net)) {
+		rcu_read_lock();
 		iptap_owner_note_scanned(scan->owners, sk, &scan->proc);
-	else
-		ret = -ESTALE;
-	rcu_read_unlock();
-	if (!ret && ++scan->batch == IPTAP_SCAN_BATCH)
-		ret = fd + 1;
-	return ret;
+		rcu_read_unlock();
+	}
+	return ++scan->batch == IPTAP_SCAN_BATCH ? fd + 1 : 0;
 }
 
-/* Scan @p's file table, unless @p shares its group leader's. */
-static int iptap_scan_task(struct iptap_scan *scan, struct task_struct *p)
+/* Name @scan->proc after @p's process; false if @p is gone. */
+static bool iptap_scan_proc(struct iptap_scan *scan, struct task_struct *p,
+			    struct files_struct *files)
+{
+	struct task_struct *leader;
+	bool shared = false;
+
+	rcu_read_lock();
+	if (!pid_alive(p)) {
+		rcu_read_unlock();
+		return false;
+	}
+	/* Threads sharing their leader's table are scanned with it. */
+	leader = READ_ONCE(p->group_leader);
+	if (leader != p)
+		shared = READ_ONCE(leader->files) == files;
+	if (!shared)
+		iptap_comm_copy(scan->proc.comm, leader);
+	rcu_read_unlock();
+	if (shared)
+		return false;
+	scan->proc.tgid = get_task_pid(p, PIDTYPE_TGID);
+	return !!scan->proc.tgid;
+}
+
+static void iptap_scan_task(struct iptap_scan *scan, struct task_struct *p)
 {
 	struct iptap_scan *arg = scan;
-	unsigned int fd = 0;
-	bool shared;
-	int ret;
+	struct files_struct *files;
+	int fd = 0;
 
 	task_lock(p);
-	/* Only compared, never followed: the leader may be exiting. */
-	shared = !thread_group_leader(p) &&
-		 READ_ONCE(p->group_leader->files) == p->files;
+	files = p->files;		/* NULL once the task has exited */
 	task_unlock(p);
-	if (shared)
-		return 0;
-
-	scan->proc.tgid = get_task_pid(p, PIDTYPE_TGID);
-	if (!scan->proc.tgid)
-		return 0;
-	rcu_read_lock();
-	iptap_comm_copy(scan->proc.comm, rcu_dereference(p->group_leader));
-	rcu_read_unlock();
+	if (!files || !iptap_scan_proc(scan, p, files))
+		return;
 
 	do {
 		scan->batch = 0;
 		task_lock(p);
-		ret = p->files ? iterate_fd(p->files, fd, iptap_scan_fd, &arg) : 0;
+		fd = p->files ? iterate_fd(p->files, fd, iptap_scan_fd, &arg) : 0;
 		task_unlock(p);
-		fd = ret;
 		cond_resched();
-	} while (ret > 0);
+	} while (fd > 0 && !iptap_scan_stale(scan));
 	put_pid(scan->proc.tgid);
-	return ret;
 }
 
 /* The task with the lowest PID from @*nr on, with a reference. */
@@ -138,39 +159,36 @@ static struct task_struct *iptap_scan_next(int *nr)
 	return p;
 }
 
-void iptap_scan_work(struct work_struct *work)
+/* Called from @in's owners_work, which keeps @owners alive. */
+void iptap_scan(struct iptap_net *in, struct iptap_owners *owners)
 {
-	struct iptap_net *in = container_of(work, struct iptap_net, scan_work);
-	unsigned int gen = READ_ONCE(in->scan_gen);
-	struct iptap_scan scan = { .in = in };
+	struct iptap_scan scan = { .in = in, .owners = owners };
 	struct task_struct *p;
-	int nr = 1, ret = 0;
+	int nr = 1;
 
-	scan.owners = rcu_access_pointer(in->owners);
-	if (!scan.owners || !iptap_scan_needed(in->net))
-		goto out;
-
-	while (!ret && (p = iptap_scan_next(&nr))) {
-		ret = iptap_scan_task(&scan, p);
+	if (!iptap_scan_needed(in->net))
+		return;
+	while (!iptap_scan_stale(&scan) && (p = iptap_scan_next(&nr))) {
+		iptap_scan_task(&scan, p);
 		put_task_struct(p);
 		cond_resched();
 	}
 	iptap_dbg("netns %u: owner scan %s\n", in->net->ns.inum,
-		  ret ? "abandoned" : "done");
-out:
-	WRITE_ONCE(in->scan_done, gen);
+		  iptap_scan_stale(&scan) ? "abandoned" : "done");
 }
 
 void iptap_scan_init(void)
 {
-#if IS_ENABLED(CONFIG_IPV6)
 	struct socket *sock;
+	unsigned int i;
 
-	/* Without IPv6 (ipv6.disable=1) there is no UDPv6 socket to count. */
-	if (!sock_create_kern(&init_net, AF_INET6, SOCK_DGRAM, IPPROTO_UDP,
-			      &sock)) {
-		iptap_udpv6_prot = sock->sk->sk_prot;
+	/* A protocol that is not there (ipv6.disable=1) has no socket. */
+	for (i = 0; i < ARRAY_SIZE(iptap_scan_kinds); i++) {
+		if (sock_create_kern(&init_net, iptap_scan_kinds[i].family,
+				     iptap_scan_kinds[i].type,
+				     iptap_scan_kinds[i].protocol, &sock))
+			continue;
+		iptap_scan_protos[i] = sock->sk->sk_prot;
 		sock_release(sock);
 	}
-#endif
 }

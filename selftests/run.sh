@@ -15,7 +15,8 @@
 # and IPTAP_QEMU_OPTS choose the VM's CPUs and QEMU options;
 # IPTAP_TEST_TIMEOUT (default 300) bounds each test.  IPTAP_STRESS_SECONDS
 # and IPTAP_STRESS_RELOAD, when set, are passed to the tests in the guest
-# (stress.py's duration and module reloads).
+# (stress.py's duration and module reloads), and so is IPTAP_SOCKETS
+# (sockets.py's number of sockets).
 
 set -uo pipefail
 
@@ -56,7 +57,7 @@ for rel in "${releases[@]}"; do
 	mkdir -p "$out"
 	script=$out/guest.sh
 	{
-		for v in IPTAP_STRESS_SECONDS IPTAP_STRESS_RELOAD; do
+		for v in IPTAP_STRESS_SECONDS IPTAP_STRESS_RELOAD IPTAP_SOCKETS; do
 			[ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
 		done
 		echo "exec selftests/vm/guest-run.sh $test_timeout \\"

@@ -26,6 +26,8 @@ Each role names itself (prctl PR_SET_NAME: the process's comm), prints
                                    any address); receive only, until killed
   udp-each PORT N ADDR...          send one datagram to each socket that
                                    udp-many PORT N ADDR... binds
+  churn N                          open and close N bound UDP sockets and N
+                                   TCP connections over loopback
   icmp-ids HOST ID N [TYPE]        send one ICMP echo request (or TYPE: 0
                                    for replies) with each identifier
                                    ID..ID+N-1, from a raw socket
@@ -188,6 +190,22 @@ def main(role, args):
         say("READY", os.getpid())
         for dst in many(args):
             s.sendto(b"x", dst)
+        say("DONE")
+    elif role == "churn":
+        name("churn")
+        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(64)
+        say("READY", os.getpid())
+        for _ in range(int(args[0])):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(("127.0.0.1", 0))
+            u.close()
+            c = socket.create_connection(ls.getsockname())
+            a, _ = ls.accept()
+            c.close()
+            a.close()
+        ls.close()
         say("DONE")
     elif role == "icmp-ids":
         name("icmp-ids")
