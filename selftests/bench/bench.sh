@@ -74,7 +74,7 @@ run_vms() {
 		mkdir -p "$out/$rel"
 		touch "$out/$rel/output.log"
 		echo "bench: $rel: booting (one vCPU, $qopts)"
-		"$here/../vm/vm.sh" -k "$rel" -o "$out/$rel" -s 1 -t 2400 -q "$qopts" "$cmd" \
+		"$here/../vm/vm.sh" -k "$rel" -o "$out/$rel" -s 1 -m 4096 -t 7200 -q "$qopts" "$cmd" \
 			>"$out/$rel/vm.log" 2>&1 &
 		pids+=($!)
 	done

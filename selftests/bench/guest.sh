@@ -19,7 +19,16 @@
 #                 them with, kallsyms-S-C iptap's where it was loaded,
 #                 ticks-S-C.txt the sink's packet count over time
 #
-# Environment: BENCH_SETS (default "udp64 udp1400 tcp"), BENCH_RUNS (3),
+# The set "sockets" measures in records (as listener-in) while a process
+# in b holds 1,000, 100,000 or 1,000,000 bound UDP sockets made before
+# the device (so the scan records their owners), and the same floods
+# with those sockets held but iptap not loaded (held-*: what the sockets
+# cost the kernel's own lookups); it writes an "owners" line per in-*
+# configuration: the sockets, b's owner records, the memory the device,
+# its scan and its records took (MemAvailable before and after), and how
+# long the scan took in guest time.
+#
+# Environment: BENCH_SETS (default "udp64 udp1400 tcp sockets"), BENCH_RUNS (3),
 # BENCH_WINDOW (UDP, 0.5), BENCH_TCP_WINDOW (1), BENCH_WARMUP (0.2),
 # BENCH_SINK_INTERVAL (the UDP sink's sleep between drains in us; 0, the default:
 # block in recvmmsg instead), BENCH_CONFIGS (configurations of every set),
@@ -31,7 +40,7 @@ set -uo pipefail
 bin=$IPTAP_ROOT/build/bench/bin
 ko=$IPTAP_ROOT/build/$IPTAP_RELEASE/kmod/iptap.ko
 res=$IPTAP_RESULTS
-sets=${BENCH_SETS:-udp64 udp1400 tcp}
+sets=${BENCH_SETS:-udp64 udp1400 tcp sockets}
 runs=${BENCH_RUNS:-3}
 window=${BENCH_WINDOW:-0.5}
 tcp_window=${BENCH_TCP_WINDOW:-1}
@@ -94,7 +103,8 @@ setup_net() {
 # sink and blast arguments of a set.
 set_args() {
 	case $1 in
-	udp64)   sink_args="-u -i $sink_interval" blast_args="-u -s 64" win=$window ;;
+	udp64|sockets)
+		 sink_args="-u -i $sink_interval" blast_args="-u -s 64" win=$window ;;
 	udp1400) sink_args="-u -i $sink_interval" blast_args="-u -s 1400" win=$window ;;
 	tcp)     sink_args="-t" blast_args="-t -s 65536" win=$tcp_window ;;
 	*)       log "unknown set $1"; exit 2 ;;
@@ -191,6 +201,67 @@ iptap_load() {
 	[ -d /sys/module/iptap ] || insmod "$ko"
 }
 
+# b holds $1 bound UDP sockets (on loopback addresses, 40,000 a piece),
+# until sockets_release.
+holder=
+sockets_hold() {
+	local n=$1 addrs=() i
+
+	for ((i = 1; i <= (n + 39999) / 40000; i++)); do
+		addrs+=("127.0.1.$i")
+	done
+	: >"$tmp/holder.out"
+	ip netns exec b python3 "$IPTAP_ROOT/selftests/lib/workload.py" \
+		udp-many 20000 "$n" "${addrs[@]}" >"$tmp/holder.out" 2>&1 &
+	holder=$!
+	# Making a million sockets takes minutes of a TCG guest.
+	for ((i = 0; i < 36000; i++)); do
+		grep -q READY "$tmp/holder.out" && return 0
+		kill -0 "$holder" 2>/dev/null || break
+		nap 0.05
+	done
+	log "the holder of $n sockets did not start:"
+	cat "$tmp/holder.out"
+	return 1
+}
+
+sockets_release() {
+	[ -n "$holder" ] || return 0
+	kill "$holder"
+	wait "$holder"
+	holder=
+}
+
+mem_available_kb() {
+	sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo
+}
+
+# baseline with $1 sockets held in b: the kernel's own cost of them.
+enter_held() {
+	sockets_hold "$1" || exit 1
+}
+
+# listener-in with $2 sockets held in b: the device's scan records them.
+enter_sockets() {
+	local cfg=$1 n=$2 before after t0 t1
+
+	sockets_hold "$n" || exit 1
+	iptap_load
+	before=$(mem_available_kb)
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	ip -n b link add iptap0 type iptap
+	until [ "$(ip netns exec b cat /proc/sys/net/iptap/owner_scan_pending)" = 0 ]; do
+		nap 0.05
+	done
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	after=$(mem_available_kb)
+	echo "owners set=sockets cfg=$cfg sockets=$n" \
+		"records=$(ip netns exec b cat /proc/sys/net/iptap/owner_records)" \
+		"mem_kb=$((before - after)) scan_s=$(echo "$t1 - $t0" | bc)" |
+		tee -a "$res/results.txt"
+	cap_start ring b "$bin/ring" -i iptap0
+}
+
 iptap_unload() {
 	ip -n a link del iptap0 2>/dev/null
 	ip -n b link del iptap0 2>/dev/null
@@ -241,6 +312,11 @@ enter() {
 		cap_start tcpdump a /usr/bin/tcpdump -i nflog:1 -w /dev/null ;;
 	tcpdump-any)
 		cap_start tcpdump a /usr/bin/tcpdump -i any -w /dev/null ;;
+	held-100k) enter_held 100000 ;;
+	held-1m) enter_held 1000000 ;;
+	in-1k)	enter_sockets "$cfg" 1000 ;;
+	in-100k) enter_sockets "$cfg" 100000 ;;
+	in-1m)	enter_sockets "$cfg" 1000000 ;;
 	*)
 		log "unknown configuration $cfg"; exit 2 ;;
 	esac
@@ -255,6 +331,7 @@ leave() {
 	nflog) ip netns exec a nft delete table ip bench ;;
 	esac
 	iptap_unload
+	sockets_release
 }
 
 configs_of() {
@@ -267,6 +344,9 @@ configs_of() {
 		echo baseline idle listener listener-in listener-both \
 		     tcpdump-iptap ring-veth tcpdump-veth nflog tcpdump-any \
 		     baseline-last ;;
+	sockets)
+		echo baseline listener-in in-1k held-100k in-100k held-1m \
+		     in-1m baseline-last ;;
 	*)	echo baseline idle listener ring-veth baseline-last ;;
 	esac
 }

@@ -30,6 +30,11 @@ CONFIGS = {
     "tcpdump-veth": "tcpdump -i va -w /dev/null (not loaded)",
     "nflog": "nftables `log group 1` + tcpdump -i nflog:1 (not loaded)",
     "tcpdump-any": "tcpdump -i any -w /dev/null in a (not loaded)",
+    "held-100k": "100,000 UDP sockets held in b, iptap not loaded",
+    "held-1m": "1,000,000 UDP sockets held in b, iptap not loaded",
+    "in-1k": "listener-in, 1,000 UDP sockets held in b",
+    "in-100k": "listener-in, 100,000 UDP sockets held in b",
+    "in-1m": "listener-in, 1,000,000 UDP sockets held in b",
     "baseline-last": "baseline again, last",
 }
 
@@ -130,6 +135,20 @@ def parse_kv(line):
     return dict(m.groups() for m in re.finditer(r"(\w+)=(\S+)", line))
 
 
+def load_owners(rdir):
+    """The "owners" lines of the sockets set: cfg -> kv."""
+    out = {}
+    try:
+        with open(os.path.join(rdir, "results.txt")) as f:
+            for line in f:
+                if line.startswith("owners "):
+                    kv = parse_kv(line)
+                    out[kv["cfg"]] = kv
+    except OSError:
+        pass
+    return out
+
+
 def load(rdir):
     runs = collections.defaultdict(list)     # (set, cfg) -> [kv]
     caps = collections.defaultdict(list)
@@ -193,6 +212,7 @@ class Kernel:
         self.rel = rel
         self.dir = os.path.join(outdir, rel)
         self.runs, self.caps = load(self.dir)
+        self.owners = load_owners(self.dir)
         self.perf_freq = 5000
         try:
             with open(os.path.join(self.dir, "results.txt")) as f:
@@ -271,6 +291,36 @@ class Kernel:
                 CONFIGS[c], fmt(m), fmt(min(r)), fmt(max(r)), len(r),
                 "" if ratio is None else "%.3f" % ratio,
                 "" if c.startswith("baseline") else fmt_int(cost), extra))
+        lines.append("")
+        return lines
+
+    def sockets_table(self):
+        """Attribution cost and owner-record memory by sockets held."""
+        set_ = "sockets"
+        if (set_, "baseline") not in self.runs:
+            return []
+        lines = ["#### Attribution with many sockets (UDP, 64-byte datagrams, in records)", "",
+                 "Instructions per packet over the run with the same sockets held "
+                 "and iptap not loaded (for 1,000 sockets and fewer: over baseline). "
+                 "Memory: MemAvailable before `ip link add` and after its scan, per "
+                 "owner record.", "",
+                 "| sockets held in b | packets/s, median | iptap's cost, instructions per packet | "
+                 "owner records | memory per record, bytes | scan, guest seconds |",
+                 "|---:|---:|---:|---:|---:|---:|"]
+        rows = (("listener-in", "baseline", "(none)"), ("in-1k", "baseline", "1,000"),
+                ("in-100k", "held-100k", "100,000"), ("in-1m", "held-1m", "1,000,000"))
+        per = lambda pps: 1e9 / pps
+        for cfg, ref, label in rows:
+            m = self.median(set_, cfg)
+            b = self.median(set_, ref) if ref != "baseline" else self.base(set_)
+            if not m or not b:
+                continue
+            o = self.owners.get(cfg, {})
+            recs = int(o["records"]) if "records" in o else None
+            mem = (int(o["mem_kb"]) * 1024 / recs) if recs and "mem_kb" in o else None
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (
+                label, fmt_int(m), fmt_int(per(m) - per(b)),
+                fmt_int(recs), fmt_int(mem), o.get("scan_s", "")))
         lines.append("")
         return lines
 
@@ -392,6 +442,8 @@ def main():
         body += k.table("udp64", "UDP, 64-byte datagrams")
         body += k.table("udp1400", "UDP, 1400-byte datagrams")
         body += k.table("tcp", "TCP stream, 64 KiB writes (GSO)")
+        body += k.table("sockets", "UDP, 64-byte datagrams, with many sockets held")
+        body += k.sockets_table()
         body += k.targets()
         body += k.profiles()
     body.append(END)
