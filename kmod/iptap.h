@@ -157,7 +157,7 @@ void iptap_owner_forget_sock(struct sock *sk);
 
 /* scan.c */
 void iptap_scan_init(void);
-void iptap_scan(struct iptap_net *in, struct iptap_owners *owners);
+void iptap_scan(struct iptap_net *in, struct iptap_owners *owners, bool all);
 
 /* probes.c */
 int iptap_probes_get(void);

@@ -54,7 +54,6 @@ static int __init iptap_init(void)
 		err = -ENOMEM;
 		goto err_owners;
 	}
-	iptap_owners_gc_start();
 
 	/*
 	 * A subsystem, not a device, so that a dying namespace has deleted
@@ -67,12 +66,13 @@ static int __init iptap_init(void)
 	err = rtnl_link_register(&iptap_link_ops);
 	if (err)
 		goto err_pernet;
+	/* The sweeps visit every namespace's state: last. */
+	iptap_owners_gc_start();
 	return 0;
 
 err_pernet:
 	unregister_pernet_subsys(&iptap_net_ops);
 err_wq:
-	iptap_owners_gc_stop();
 	destroy_workqueue(iptap_wq);
 err_owners:
 	iptap_owners_exit();

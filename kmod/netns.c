@@ -106,7 +106,8 @@ int iptap_net_attach(struct iptap_dev *idev)
 		iptap_dbg("hooks registered in netns %u\n", net->ns.inum);
 		/* The probes record new sockets from now on; find the older. */
 		rcu_assign_pointer(in->owners, owners);
-		WRITE_ONCE(in->scan_gen, in->scan_gen + 1);
+		/* The worker that sees the count sees the table. */
+		smp_store_release(&in->scan_gen, in->scan_gen + 1);
 		queue_work(iptap_wq, &in->owners_work);
 	}
 	WRITE_ONCE(in->ndevices, in->ndevices + 1);
@@ -262,6 +263,7 @@ static const struct ctl_table iptap_sysctl_template[IPTAP_SYSCTL_ENTRIES + 1] = 
 		.mode		= 0644,
 		.proc_handler	= proc_douintvec_minmax,
 		.extra1		= SYSCTL_ONE,
+		.extra2		= SYSCTL_INT_MAX,	/* an atomic_t counts */
 	},
 };
 

@@ -16,10 +16,12 @@
  * closed socket's record cannot be applied to a new socket; the record
  * goes when the socket is destroyed.  Should the probe that sees that
  * miss a hit (kprobes drop hits that nest in another handler on the same
- * CPU), a sweep every IPTAP_GC_INTERVAL drops records unused for
- * IPTAP_SOCKET_IDLE.  A table holds at most iptap_owners_max socket
- * records (sysctl net.iptap.owners_max of the initial namespace); past
- * that, each attempt to record a new socket is refused and counted.
+ * CPU), a sweep every IPTAP_GC_INTERVAL drops the records of sockets that
+ * no file table holds and that were unused for IPTAP_SOCKET_IDLE.
+ *
+ * A table holds at most iptap_owners_max socket records (sysctl
+ * net.iptap.owners_max of the initial namespace); past that, each
+ * attempt to record a new socket is refused and counted.
  *
  * Echo requests sent by ping, whose replies no exported lookup can match
  * to a socket, are keyed by family and ICMP identifier: at most
@@ -242,20 +244,26 @@ void iptap_owner_note_sock(struct sock *sk, bool created)
 		old = iptap_owner_find(owners, key);
 		if (!iptap_owner_is(old, &p, created))
 			iptap_owner_publish(owners, key, old, &p, created);
+		else
+			iptap_owner_used(old);
 	}
 	rcu_read_unlock();
 }
 
 /*
- * The scan found @sk in the file table of @p.  A record made since the
- * table exists is more recent: keep it.  Called under RCU.
+ * The scan found @sk in the file table of @p: the socket is alive.  A
+ * record made since the table exists is more recent: keep it.  Called
+ * under RCU.
  */
 void iptap_owner_note_scanned(struct iptap_owners *owners, struct sock *sk,
 			      const struct iptap_proc *p)
 {
 	u64 key = iptap_sock_cookie_get(sk);
+	struct iptap_owner *o = iptap_owner_find(owners, key);
 
-	if (!iptap_owner_find(owners, key))
+	if (o)
+		iptap_owner_used(o);
+	else
 		iptap_owner_publish(owners, key, NULL, p, false);
 }
 
@@ -468,7 +476,8 @@ static void iptap_owners_sweep(struct iptap_net *in,
 void iptap_owners_work(struct work_struct *work)
 {
 	struct iptap_net *in = container_of(work, struct iptap_net, owners_work);
-	unsigned int gen = READ_ONCE(in->scan_gen);
+	/* Pairs with iptap_net_attach(): a new count comes with its table. */
+	unsigned int gen = smp_load_acquire(&in->scan_gen);
 	struct iptap_owners *owners;
 
 	iptap_owners_free_dying(in);
@@ -480,14 +489,19 @@ void iptap_owners_work(struct work_struct *work)
 	rcu_read_lock();
 	owners = rcu_dereference(in->owners);
 	rcu_read_unlock();
-	if (owners && READ_ONCE(in->scan_done) != gen)
-		iptap_scan(in, owners);
-	WRITE_ONCE(in->scan_done, gen);
-
 	if (owners && READ_ONCE(in->sweep)) {
+		/*
+		 * Records whose destruction was missed are those no process
+		 * holds and nothing used for long: a scan first marks every
+		 * socket in a file table as used (idle listeners too).
+		 */
 		WRITE_ONCE(in->sweep, false);
+		iptap_scan(in, owners, true);
 		iptap_owners_sweep(in, owners);
+	} else if (owners && READ_ONCE(in->scan_done) != gen) {
+		iptap_scan(in, owners, false);
 	}
+	WRITE_ONCE(in->scan_done, gen);
 }
 
 /* The namespace is being dismantled: its devices are gone. */

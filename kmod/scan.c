@@ -9,8 +9,9 @@
  * owners_work, outside RTNL, one task at a time and a few hundred files
  * at a time, rescheduling in between, and stops when the table it fills
  * is retired.  It is skipped when the namespace has no socket that
- * packets can reach (no hashed TCP, UDP or UDP-Lite socket), as in a
- * namespace just created.
+ * packets can reach (no hashed TCP, UDP or IPv4 UDP-Lite socket), as in
+ * a namespace just created.  A sweep runs it over everything, to mark
+ * the records of sockets that processes hold as used.
  *
  * A socket held by several processes is recorded for the first one
  * found; its next use records the user.  A thread whose file table is
@@ -24,30 +25,24 @@
 #include <linux/pid.h>
 #include <linux/sched/task.h>
 #include <net/sock.h>
+#include <net/tcp.h>
+#include <net/transp_v6.h>
+#include <net/udp.h>
+#include <net/udplite.h>
 
 #include "iptap.h"
 
 /* Files looked at between two reschedules. */
 #define IPTAP_SCAN_BATCH	512
 
-/*
- * The protocols whose hashed sockets packets can reach.  Not all are
- * exported (IPv6's UDP is not): each is learnt from a socket of its own.
- */
-static const struct {
-	u8 family;
-	u8 protocol;
-	u8 type;
-} iptap_scan_kinds[] = {
-	{ AF_INET,  IPPROTO_TCP,     SOCK_STREAM },
-	{ AF_INET,  IPPROTO_UDP,     SOCK_DGRAM },
-	{ AF_INET,  IPPROTO_UDPLITE, SOCK_DGRAM },
-	{ AF_INET6, IPPROTO_TCP,     SOCK_STREAM },
-	{ AF_INET6, IPPROTO_UDP,     SOCK_DGRAM },
-	{ AF_INET6, IPPROTO_UDPLITE, SOCK_DGRAM },
+/* The protocols whose hashed sockets packets can reach. */
+static struct proto *iptap_scan_protos[] = {
+	&tcp_prot, &udp_prot, &udplite_prot,
+#if IS_ENABLED(CONFIG_IPV6)
+	&tcpv6_prot,
+	NULL,		/* UDPv6, not exported: learnt from a socket */
+#endif
 };
-
-static struct proto *iptap_scan_protos[ARRAY_SIZE(iptap_scan_kinds)];
 
 struct iptap_scan {
 	struct iptap_net *in;
@@ -159,14 +154,17 @@ static struct task_struct *iptap_scan_next(int *nr)
 	return p;
 }
 
-/* Called from @in's owners_work, which keeps @owners alive. */
-void iptap_scan(struct iptap_net *in, struct iptap_owners *owners)
+/*
+ * Called from @in's owners_work, which keeps @owners alive.  Unless @all,
+ * skipped when no socket of the namespace can receive packets.
+ */
+void iptap_scan(struct iptap_net *in, struct iptap_owners *owners, bool all)
 {
 	struct iptap_scan scan = { .in = in, .owners = owners };
 	struct task_struct *p;
 	int nr = 1;
 
-	if (!iptap_scan_needed(in->net))
+	if (!all && !iptap_scan_needed(in->net))
 		return;
 	while (!iptap_scan_stale(&scan) && (p = iptap_scan_next(&nr))) {
 		iptap_scan_task(&scan, p);
@@ -179,16 +177,15 @@ void iptap_scan(struct iptap_net *in, struct iptap_owners *owners)
 
 void iptap_scan_init(void)
 {
+#if IS_ENABLED(CONFIG_IPV6)
 	struct socket *sock;
-	unsigned int i;
 
-	/* A protocol that is not there (ipv6.disable=1) has no socket. */
-	for (i = 0; i < ARRAY_SIZE(iptap_scan_kinds); i++) {
-		if (sock_create_kern(&init_net, iptap_scan_kinds[i].family,
-				     iptap_scan_kinds[i].type,
-				     iptap_scan_kinds[i].protocol, &sock))
-			continue;
-		iptap_scan_protos[i] = sock->sk->sk_prot;
+	/* Without IPv6 (ipv6.disable=1) there is no UDPv6 socket to count. */
+	if (!sock_create_kern(&init_net, AF_INET6, SOCK_DGRAM, IPPROTO_UDP,
+			      &sock)) {
+		iptap_scan_protos[ARRAY_SIZE(iptap_scan_protos) - 1] =
+			sock->sk->sk_prot;
 		sock_release(sock);
 	}
+#endif
 }
