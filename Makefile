@@ -3,6 +3,8 @@
 # make                 build build/<release>/kmod/iptap.ko for KDIR
 #                      (default: the running kernel's headers)
 # make KDIR=/lib/modules/<release>/build   the same for another kernel
+# make KDIR=... KROOT=DIR  the same, built inside the build root DIR whose
+#                      compiler the headers KDIR (a folder in DIR) need
 # make matrix          fetch the test kernels and their headers (extracted
 #                      into build/kernels/, never installed) and build for each
 # make check           build for every kernel of the matrix, lint, and run
@@ -10,7 +12,8 @@
 # make check-debug     every selftest and a longer stress test on a debug
 #                      kernel (KASAN, lockdep, kmemleak...) built from
 #                      linux-source-6.12 and selftests/debug/config
-# make demo            build, boot, capture: iptap at work in the VM
+# make demo [KERNEL=<release>]   build, boot, capture: iptap at work in
+#                      the VM, on the newest Debian 12 kernel by default
 # make tools           build the userspace tools: tools/iptapdump, and
 #                      Debian's libpcap and tcpdump with the patches in
 #                      tools/pcap-patches/ (make pcap-tools) into build/pcap/
@@ -19,6 +22,7 @@
 # make clean           remove all that the build made
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
+KROOT ?=
 BUILD := $(CURDIR)/build
 VM := selftests/vm
 
@@ -40,7 +44,9 @@ module:
 	@test -n "$(KREL)" || { echo "no kernel headers in $(KDIR) (set KDIR)" >&2; exit 1; }
 	@mkdir -p $(BUILD)/$(KREL)
 	@cp -p --parents $(SOURCES) $(BUILD)/$(KREL)/
-	$(MAKE) -C $(KDIR) M=$(BUILD)/$(KREL) W=1 $(if $(WERROR),KCFLAGS=-Werror) modules
+	$(if $(KROOT),$(VM)/kernels.sh run $(KROOT)) \
+	$(MAKE) -C $(patsubst $(KROOT)%,%,$(KDIR)) M=$(BUILD)/$(KREL) W=1 \
+		$(if $(WERROR),KCFLAGS=-Werror) modules
 
 deps:
 	@selftests/deps.sh
@@ -52,7 +58,8 @@ matrix: deps tools
 	@for rel in $$($(VM)/kernels.sh list); do \
 		$(VM)/kernels.sh fetch $(BUILD)/kernels $$rel || exit 1; \
 		$(MAKE) --no-print-directory module WERROR=1 \
-			KDIR=$$($(VM)/kernels.sh kdir $(BUILD)/kernels $$rel) || exit 1; \
+			KDIR=$$($(VM)/kernels.sh kdir $(BUILD)/kernels $$rel) \
+			KROOT=$$($(VM)/kernels.sh root $(BUILD)/kernels $$rel) || exit 1; \
 	done
 
 lint: matrix
@@ -70,8 +77,8 @@ check: matrix tools
 check-debug: deps tools
 	@selftests/debug/check.sh
 
-demo: matrix
-	@selftests/demo.sh
+demo: deps tools
+	@selftests/demo.sh $(KERNEL)
 
 clean:
 	rm -rf $(BUILD)

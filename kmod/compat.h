@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The few interfaces that differ between the kernels iptap supports
- * (6.1 and 6.12).  Each test detects the interface itself where a macro
+ * (6.1 to Debian sid's newest).  Each test detects the interface itself where a macro
  * allows it, because stable series backport such changes.
  */
 #ifndef _IPTAP_COMPAT_H
@@ -11,6 +11,13 @@
 #include <linux/sysctl.h>
 #include <linux/version.h>
 #include <net/net_namespace.h>
+#include <net/rtnetlink.h>
+
+/* UDP-Lite left the kernel in 7.1. */
+#if __has_include(<net/udplite.h>)
+#include <net/udplite.h>
+#define IPTAP_HAVE_UDPLITE
+#endif
 
 /* 6.12 turned the lockless-xmit and netns-local feature bits into flags. */
 static inline void iptap_set_lltx_netns_local(struct net_device *dev)
@@ -51,5 +58,36 @@ iptap_register_sysctl(struct net *net, const char *path,
 	return register_net_sysctl(net, path, table);
 #endif
 }
+
+/*
+ * 6.15 packed the arguments of rtnl_link_ops.newlink() into struct
+ * rtnl_newlink_params.  Before, the struct is ours and a wrapper that
+ * fills it stands in for the newlink() written for the new interface.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 15, 0)
+struct rtnl_newlink_params {
+	struct net *src_net;
+	struct nlattr **tb;
+	struct nlattr **data;
+};
+
+#define IPTAP_NEWLINK(fn)	fn##_args
+#define IPTAP_DEFINE_NEWLINK(fn)					\
+static int fn##_args(struct net *src_net, struct net_device *dev,	\
+		     struct nlattr *tb[], struct nlattr *data[],	\
+		     struct netlink_ext_ack *extack)			\
+{									\
+	struct rtnl_newlink_params params = {				\
+		.src_net	= src_net,				\
+		.tb		= tb,					\
+		.data		= data,					\
+	};								\
+									\
+	return fn(dev, &params, extack);				\
+}
+#else
+#define IPTAP_NEWLINK(fn)	fn
+#define IPTAP_DEFINE_NEWLINK(fn)
+#endif
 
 #endif /* _IPTAP_COMPAT_H */

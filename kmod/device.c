@@ -190,8 +190,8 @@ static int iptap_validate(struct nlattr *tb[], struct nlattr *data[],
 	return 0;
 }
 
-static int iptap_newlink(struct net *src_net, struct net_device *dev,
-			 struct nlattr *tb[], struct nlattr *data[],
+static int iptap_newlink(struct net_device *dev,
+			 struct rtnl_newlink_params *params,
 			 struct netlink_ext_ack *extack)
 {
 	int err;
@@ -206,11 +206,12 @@ static int iptap_newlink(struct net *src_net, struct net_device *dev,
 		unregister_netdevice(dev);
 	return err;
 }
+IPTAP_DEFINE_NEWLINK(iptap_newlink)
 
 struct rtnl_link_ops iptap_link_ops __read_mostly = {
 	.kind		= "iptap",
 	.priv_size	= sizeof(struct iptap_dev),
 	.setup		= iptap_setup,
 	.validate	= iptap_validate,
-	.newlink	= iptap_newlink,
+	.newlink	= IPTAP_NEWLINK(iptap_newlink),
 };

@@ -28,8 +28,8 @@
 #include <net/tcp.h>
 #include <net/transp_v6.h>
 #include <net/udp.h>
-#include <net/udplite.h>
 
+#include "compat.h"
 #include "iptap.h"
 
 /* Files looked at between two reschedules. */
@@ -37,7 +37,10 @@
 
 /* The protocols whose hashed sockets packets can reach. */
 static struct proto *iptap_scan_protos[] = {
-	&tcp_prot, &udp_prot, &udplite_prot,
+	&tcp_prot, &udp_prot,
+#ifdef IPTAP_HAVE_UDPLITE
+	&udplite_prot,
+#endif
 #if IS_ENABLED(CONFIG_IPV6)
 	&tcpv6_prot,
 	NULL,		/* UDPv6, not exported: learnt from a socket */

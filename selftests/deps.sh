@@ -9,7 +9,7 @@ set -euo pipefail
 pkgs=(
 	build-essential kmod cpio xz-utils busybox-static qemu-system-x86
 	iproute2 iputils-ping ethtool nftables tcpdump tshark python3 sparse
-	socat
+	socat debootstrap
 	flex bison bc libelf-dev dwarves
 	libpcap-dev valgrind pyflakes3
 )

@@ -45,13 +45,20 @@ checkpatch_script() {
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-for rel in $("$root/selftests/vm/kernels.sh" list); do
-	kdir=$("$root/selftests/vm/kernels.sh" kdir "$build/kernels" "$rel")
+kernels=$root/selftests/vm/kernels.sh
+for rel in $("$kernels" list); do
+	kdir=$("$kernels" kdir "$build/kernels" "$rel")
+	kroot=$("$kernels" root "$build/kernels" "$rel")
+	# Sid's kernels build in their build root (sparse is there too).
+	krun=()
+	[ -n "$kroot" ] && krun=("$kernels" run "$kroot")
 	# A clean rebuild, so that every file is compiled and checked.
-	make -s -C "$kdir" M="$build/$rel" clean >/dev/null 2>&1
-	make --no-print-directory -s -C "$root" module KDIR="$kdir" WERROR=1 >"$log" 2>&1
+	"${krun[@]}" make -s -C "${kdir#"$kroot"}" M="$build/$rel" clean >/dev/null 2>&1
+	make --no-print-directory -s -C "$root" module KDIR="$kdir" \
+		KROOT="$kroot" WERROR=1 >"$log" 2>&1
 	result $? "[$rel] W=1 build without a warning" "$log"
-	make -s -C "$kdir" M="$build/$rel" C=2 CHECK=sparse modules >"$log" 2>&1
+	"${krun[@]}" make -s -C "${kdir#"$kroot"}" M="$build/$rel" C=2 \
+		CHECK=sparse modules >"$log" 2>&1
 	rc=$?
 	[ $rc -eq 0 ] && grep -qE 'warning|error' "$log" && rc=1
 	result $rc "[$rel] sparse reports nothing" "$log"
