@@ -89,6 +89,7 @@ static void iptap_attribute_out(struct sk_buff *skb,
 
 	if (!sk)
 		return;
+	iptap_owners_settle(owners);
 	o = iptap_owner_of_sock(owners, sk);
 
 	if (in_task() && !(current->flags & PF_KTHREAD)) {
@@ -162,6 +163,7 @@ static void iptap_attribute_in(struct sk_buff *skb,
 	/* Ping sockets have no exported lookup: match their identifier. */
 	id = iptap_echo_id(skb, state->pf, false);
 	if (id >= 0) {
+		iptap_owners_settle(owners);
 		o = iptap_owner_of_ping(owners, state->pf, id);
 		/* A forwarded reply is nobody's here; a local one is ping's. */
 		if (o || iptap_is_local(skb, state))
@@ -183,8 +185,11 @@ static void iptap_attribute_in(struct sk_buff *skb,
 
 	sk = iptap_user_sock(found);
 	/* A socket bound to any address also matches forwarded packets. */
-	if (sk && (!iptap_sock_bound_any(sk) || iptap_is_local(skb, state)))
+	if (sk && (!iptap_sock_bound_any(sk) || iptap_is_local(skb, state))) {
+		/* After the lookup: the socket may have just been bound. */
+		iptap_owners_settle(owners);
 		iptap_attr_from_owner(a, iptap_owner_of_sock(owners, sk));
+	}
 	/* The record outlives the reference: it is freed after RCU. */
 	sock_gen_put(found);
 }

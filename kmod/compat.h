@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The few interfaces that differ between the kernels iptap supports
- * (6.1 to Debian sid's newest).  Each test detects the interface itself where a macro
- * allows it, because stable series backport such changes.
+ * (6.1 to Debian sid's newest).  Each test detects the interface itself
+ * where a macro allows it, because stable series backport such changes.
  */
 #ifndef _IPTAP_COMPAT_H
 #define _IPTAP_COMPAT_H
@@ -13,8 +13,8 @@
 #include <net/net_namespace.h>
 #include <net/rtnetlink.h>
 
-/* UDP-Lite left the kernel in 7.1. */
-#if __has_include(<net/udplite.h>)
+/* UDP-Lite left the kernel in 7.1 (no macro tells). */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 1, 0)
 #include <net/udplite.h>
 #define IPTAP_HAVE_UDPLITE
 #endif

@@ -206,6 +206,7 @@ static int iptap_newlink(struct net_device *dev,
 		unregister_netdevice(dev);
 	return err;
 }
+
 IPTAP_DEFINE_NEWLINK(iptap_newlink)
 
 struct rtnl_link_ops iptap_link_ops __read_mostly = {

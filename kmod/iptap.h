@@ -148,7 +148,20 @@ const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 					      struct sock *sk);
 const struct iptap_owner *iptap_owner_of_ping(struct iptap_owners *owners,
 					      u8 family, u16 id);
+void iptap_owners_refuse(struct iptap_owners *owners);
+void __iptap_owners_settle(struct iptap_owners *owners);
+
+/* Apply the owners noted before a packet, before attributing it. */
+static inline void iptap_owners_settle(struct iptap_owners *owners)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		__iptap_owners_settle(owners);
+}
+
 void iptap_owner_note_sock(struct sock *sk, bool created);
+void iptap_owner_probe_sock(struct sock *sk, bool created);
+void iptap_owner_note_proc(struct sock *sk, const struct iptap_proc *p,
+			   bool created);
 void iptap_owner_note_scanned(struct iptap_owners *owners, struct sock *sk,
 			      const struct iptap_proc *p);
 void iptap_owner_inherit(struct sock *sk, struct sock *listener);
@@ -158,6 +171,21 @@ void iptap_owner_forget_sock(struct sock *sk);
 /* scan.c */
 void iptap_scan_init(void);
 void iptap_scan(struct iptap_net *in, struct iptap_owners *owners, bool all);
+
+/* defer.c: the probes' notes on PREEMPT_RT */
+struct iptap_defer;
+struct iptap_defer *iptap_defer_create(void);
+void iptap_defer_destroy(struct iptap_defer *d);
+void iptap_defer_note(struct iptap_defer *d, struct iptap_owners *owners,
+		      struct sock *sk, const struct iptap_proc *p,
+		      bool created);
+void iptap_defer_apply(struct iptap_defer *d);
+bool __iptap_defer_pending(struct iptap_defer *d);
+
+static inline bool iptap_defer_pending(struct iptap_defer *d)
+{
+	return IS_ENABLED(CONFIG_PREEMPT_RT) && __iptap_defer_pending(d);
+}
 
 /* probes.c */
 int iptap_probes_get(void);

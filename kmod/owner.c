@@ -48,8 +48,13 @@
 #define IPTAP_SOCKET_IDLE	(3600 * HZ)
 #define IPTAP_GC_INTERVAL	(600 * HZ)
 
-/* Cookies count up from 1 and never reach bit 63: ping keys set it. */
+/*
+ * Cookies count up from 1, or down from 2^64 - 1 when their generation
+ * nests on a CPU: ping keys, bit 63 and 24 bits of family and identifier,
+ * lie far from both.
+ */
 #define IPTAP_PING_KEY		BIT_ULL(63)
+#define IPTAP_PING_KEY_MASK	GENMASK_ULL(63, 24)
 
 /* Records are made where sleeping is not allowed; a failure is counted. */
 #define IPTAP_OWNER_GFP		(GFP_ATOMIC | __GFP_NOWARN)
@@ -64,6 +69,7 @@ struct iptap_owners {
 	struct list_head pings;		/* ping records, oldest first */
 	unsigned int npings;
 	struct llist_node dying;	/* in iptap_net::dying */
+	struct iptap_defer *defer;	/* PREEMPT_RT: notes of the probes */
 };
 
 static struct kmem_cache *iptap_owner_cache;
@@ -101,6 +107,11 @@ static u64 iptap_sock_cookie_get(struct sock *sk)
 static u64 iptap_ping_key(u8 family, u16 id)
 {
 	return IPTAP_PING_KEY | (u64)family << 16 | id;
+}
+
+static bool iptap_key_is_ping(u64 key)
+{
+	return (key & IPTAP_PING_KEY_MASK) == IPTAP_PING_KEY;
 }
 
 /* Called under RCU. */
@@ -205,8 +216,14 @@ uncount:
 		atomic_dec(&owners->sockets);
 	return;
 refuse:
+	iptap_owners_refuse(owners);
+}
+
+/* A socket is refused a record: the table or a queue of notes is full. */
+void iptap_owners_refuse(struct iptap_owners *owners)
+{
 	atomic_long_inc(&owners->refused);
-	iptap_dbg("owner table full: a socket is refused a record\n");
+	iptap_dbg("a socket is refused an owner record\n");
 }
 
 /* Note that @o was used now, for the sweeps; cheap when done often. */
@@ -214,6 +231,16 @@ static void iptap_owner_used(struct iptap_owner *o)
 {
 	if (time_after(jiffies, READ_ONCE(o->used) + HZ))
 		WRITE_ONCE(o->used, jiffies);
+}
+
+/*
+ * A packet is about to be attributed: the owners noted before it first
+ * (PREEMPT_RT, defer.c).  Called under RCU from the hooks.
+ */
+void __iptap_owners_settle(struct iptap_owners *owners)
+{
+	if (iptap_defer_pending(owners->defer))
+		iptap_defer_apply(owners->defer);
 }
 
 /* Called under RCU. */
@@ -229,25 +256,59 @@ const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 	return o;
 }
 
-/* Record the current process as the last user (or creator) of @sk. */
-void iptap_owner_note_sock(struct sock *sk, bool created)
+/*
+ * Record @p as the last user of @sk, and as its creator if @created.  In
+ * a probe handler on PREEMPT_RT, where nothing may be allocated, a change
+ * is only queued (defer.c).
+ */
+static void iptap_owner_note(struct sock *sk, const struct iptap_proc *p,
+			     bool created, bool in_probe)
 {
 	u64 key = iptap_sock_cookie_get(sk);
 	struct iptap_owners *owners;
 	struct iptap_owner *old;
+	bool queued;
+
+	rcu_read_lock();
+	owners = iptap_owners_of(sk);
+	if (!owners)
+		goto out;
+	/* Notes still queued are not in the table yet: look first. */
+	queued = in_probe && iptap_defer_pending(owners->defer);
+	old = iptap_owner_find(owners, key);
+	if (!queued && iptap_owner_is(old, p, created))
+		iptap_owner_used(old);
+	else if (in_probe && IS_ENABLED(CONFIG_PREEMPT_RT))
+		iptap_defer_note(owners->defer, owners, sk, p, created);
+	else
+		iptap_owner_publish(owners, key, old, p, created);
+out:
+	rcu_read_unlock();
+}
+
+/* The running process sends on @sk: called from the hook. */
+void iptap_owner_note_sock(struct sock *sk, bool created)
+{
 	struct iptap_proc p;
 
 	iptap_proc_current(&p);
-	rcu_read_lock();
-	owners = iptap_owners_of(sk);
-	if (owners) {
-		old = iptap_owner_find(owners, key);
-		if (!iptap_owner_is(old, &p, created))
-			iptap_owner_publish(owners, key, old, &p, created);
-		else
-			iptap_owner_used(old);
-	}
-	rcu_read_unlock();
+	iptap_owner_note(sk, &p, created, false);
+}
+
+/* The running process acts on @sk: called from a probe handler. */
+void iptap_owner_probe_sock(struct sock *sk, bool created)
+{
+	struct iptap_proc p;
+
+	iptap_proc_current(&p);
+	iptap_owner_note(sk, &p, created, true);
+}
+
+/* A note a probe handler queued (defer.c), applied in task context. */
+void iptap_owner_note_proc(struct sock *sk, const struct iptap_proc *p,
+			   bool created)
+{
+	iptap_owner_note(sk, p, created, false);
 }
 
 /*
@@ -267,10 +328,12 @@ void iptap_owner_note_scanned(struct iptap_owners *owners, struct sock *sk,
 		iptap_owner_publish(owners, key, NULL, p, false);
 }
 
-/* @sk was accepted by @listener: it is the listener's owner's for now. */
+/*
+ * @sk was accepted by @listener: it is the listener's owner's for now.
+ * Called from a probe handler.
+ */
 void iptap_owner_inherit(struct sock *sk, struct sock *listener)
 {
-	u64 key = iptap_sock_cookie_get(sk);
 	struct iptap_owners *owners;
 	const struct iptap_owner *o;
 
@@ -278,8 +341,7 @@ void iptap_owner_inherit(struct sock *sk, struct sock *listener)
 	owners = iptap_owners_of(sk);
 	o = owners ? iptap_owner_of_sock(owners, listener) : NULL;
 	if (o)
-		iptap_owner_publish(owners, key, iptap_owner_find(owners, key),
-				    &o->last, true);
+		iptap_owner_note(sk, &o->last, true, true);
 	rcu_read_unlock();
 }
 
@@ -395,13 +457,23 @@ struct iptap_owners *iptap_owners_create(void)
 	owners = kzalloc(sizeof(*owners), GFP_KERNEL);
 	if (!owners)
 		return NULL;
-	if (rhashtable_init(&owners->table, &iptap_owner_params)) {
-		kfree(owners);
-		return NULL;
+	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		owners->defer = iptap_defer_create();
+		if (!owners->defer)
+			goto err;
 	}
+	if (rhashtable_init(&owners->table, &iptap_owner_params))
+		goto err_defer;
 	spin_lock_init(&owners->ping_lock);
 	INIT_LIST_HEAD(&owners->pings);
 	return owners;
+
+err_defer:
+	if (owners->defer)
+		iptap_defer_destroy(owners->defer);
+err:
+	kfree(owners);
+	return NULL;
 }
 
 static void iptap_owner_destroy(void *ptr, void *arg)
@@ -422,6 +494,8 @@ void iptap_owners_retire(struct iptap_net *in)
 /* A table nobody can reach any more, with its records. */
 void iptap_owners_free(struct iptap_owners *owners)
 {
+	if (owners->defer)
+		iptap_defer_destroy(owners->defer);
 	rhashtable_free_and_destroy(&owners->table, iptap_owner_destroy, NULL);
 	kfree(owners);
 }
@@ -458,7 +532,7 @@ static void iptap_owners_sweep(struct iptap_net *in,
 				o = NULL;
 				break;
 			}
-			if (o->key & IPTAP_PING_KEY ||
+			if (iptap_key_is_ping(o->key) ||
 			    time_before(jiffies, READ_ONCE(o->used) +
 						 IPTAP_SOCKET_IDLE) ||
 			    rhashtable_remove_fast(&owners->table, &o->node,

@@ -47,7 +47,7 @@ static bool iptap_probe_wanted(struct sock *sk)
 static void iptap_probe_use(struct sock *sk, bool created)
 {
 	if (iptap_probe_wanted(sk))
-		iptap_owner_note_sock(sk, created);
+		iptap_owner_probe_sock(sk, created);
 }
 
 /* security_socket_post_create(sock, family, type, protocol, kern) */

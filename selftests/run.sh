@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # run.sh [-k RELEASE]... [TEST]...: run selftests in the VM on every
-# kernel of the matrix (or the ones named), one boot per kernel, showing
-# progress, and end with the line "selftests: N passed, N failed, N skipped" that
+# kernel of the matrix (or the ones named), one boot per kernel, several
+# kernels side by side (IPTAP_JOBS at a time, default one per host CPU:
+# each VM runs on one host thread), showing progress, and end with the line "selftests: N passed, N failed, N skipped" that
 # counts (test, kernel) pairs.  Tests default to every executable in
 # selftests/iptap/.
 #
@@ -51,8 +52,10 @@ outside() {
 	tr -d '\r' <"$1" | sed '/iptap-selftest: begin /,/iptap-selftest: end /d'
 }
 
-for rel in "${releases[@]}"; do
-	out=$root/build/selftests/$rel
+# boot REL: run the tests in a VM of kernel REL, logs in its folder.
+boot() {
+	local rel=$1 out=$root/build/selftests/$1 script tailer total_timeout vmopts
+
 	rm -rf "$out"
 	mkdir -p "$out"
 	script=$out/guest.sh
@@ -67,7 +70,6 @@ for rel in "${releases[@]}"; do
 		echo
 	} >"$script"
 
-	echo "=== $rel: ${#tests[@]} tests"
 	touch "$out/output.log"
 	tail -n +1 -F "$out/output.log" 2>/dev/null | sed -u -n "s/^# running /  [$rel] running /p" &
 	tailer=$!
@@ -75,10 +77,17 @@ for rel in "${releases[@]}"; do
 	vmopts=(-k "$rel" -o "$out" -t "$total_timeout" -s "${IPTAP_SMP:-2}")
 	[ -n "${IPTAP_QEMU_OPTS:-}" ] && vmopts+=(-q "$IPTAP_QEMU_OPTS")
 	"$here/vm/vm.sh" "${vmopts[@]}" "$script" >"$out/vm.log" 2>&1
-	vmrc=$?
+	local vmrc=$?
 	kill "$tailer" 2>/dev/null
 	wait "$tailer" 2>/dev/null
+	echo "$vmrc" >"$out/vm-exit-code"
+}
 
+# report REL: one line per test of REL, and the counts.
+report() {
+	local rel=$1 out=$root/build/selftests/$1 vmrc t name rc why
+
+	vmrc=$(cat "$out/vm-exit-code" 2>/dev/null || echo 124)
 	for t in "${tests[@]}"; do
 		name=$(basename "$t")
 		rc=$(sed -n "s/^RESULT $name \([0-9]*\)\$/\1/p" "$out/output.log" | tail -n1)
@@ -108,6 +117,24 @@ for rel in "${releases[@]}"; do
 		echo "not ok - [$rel] kernel-log: $(head -n1 "$out/kernel-problems.log")"
 	fi
 	[ "$vmrc" -eq 124 ] && echo "#   [$rel] the VM did not finish: see $out/kernel.log"
+}
+
+# Each VM runs on one host thread (single-threaded TCG, see vm.sh): the
+# kernels boot side by side, IPTAP_JOBS at a time (default: one per CPU).
+jobs=${IPTAP_JOBS:-$(nproc)}
+echo "=== ${#releases[@]} kernels, ${#tests[@]} tests each, $jobs at a time"
+running=0
+for rel in "${releases[@]}"; do
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+	boot "$rel" &
+	running=$((running + 1))
+done
+wait
+for rel in "${releases[@]}"; do
+	report "$rel"
 done
 
 echo "selftests: $pass passed, $fail failed, $skip skipped"

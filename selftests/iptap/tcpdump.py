@@ -353,8 +353,11 @@ for name, want in (("in", "in"), ("out", "out")):
 # The workload's packets (those with a process): the captures start and
 # stop at slightly different times, and packets of no process (neighbour
 # discovery, MLD) may come at any time.
+# TCP sequence numbers are printed relative to each capture's first
+# packet of a connection: compare the addresses only.
 def own(ps):
-    return sorted((p[1], p[4], p[6]) for p in ps if p and p[1])
+    return sorted((p[1], p[4], p[6].split(": ")[0]) for p in ps
+                  if p and p[1])
 
 
 split = own(dumps["in"].parsed() + dumps["out"].parsed())
