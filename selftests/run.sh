@@ -109,7 +109,11 @@ report() {
 		else
 			fail=$((fail + 1))
 			echo "not ok - [$rel] $name: $why"
-			[ -f "$out/$name.log" ] && grep -E '^not ok' "$out/$name.log" | sed 's/^/#   /' | head -n 20
+			# The failed steps, or, when it names none, how it ended.
+			if [ -f "$out/$name.log" ]; then
+				{ grep -E -A4 '^not ok' "$out/$name.log" ||
+					tail -n 8 "$out/$name.log"; } | sed 's/^/#   /' | head -n 40
+			fi
 		fi
 	done
 	if ! outside "$out/kernel.log" | "$here/vm/check-log.sh" >"$out/kernel-problems.log"; then

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 
 ROOT = os.environ.get("IPTAP_ROOT", os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -47,6 +48,15 @@ class Tap:
         self.n = 0
         self.failed = 0
         print("TAP version 13", flush=True)
+        sys.excepthook = self._unexpected
+
+    def _unexpected(self, kind, value, tb):
+        """An exception no step caught: a failure the log names, not just
+        an exit code."""
+        self.ok(False, "no unexpected error: %s: %s" % (kind.__name__, value),
+                "".join(traceback.format_exception(kind, value, tb)))
+        print("Bail out! the test could not go on", flush=True)
+        sys.exit(1)
 
     def ok(self, cond, name, diag=None):
         self.n += 1
@@ -85,8 +95,9 @@ def sh(cmd, check=True, ns=None, **kw):
         cmd = "ip netns exec %s sh -c %s" % (ns, _quote(cmd))
     r = subprocess.run(cmd, shell=True, capture_output=True, text=True, **kw)
     if check and r.returncode:
+        said = (r.stderr.strip() or r.stdout.strip()).splitlines()[-5:]
         raise RuntimeError("%s: exit %d: %s" % (cmd, r.returncode,
-                                                 r.stderr.strip()))
+                                                 "\n".join(said)))
     return r
 
 
