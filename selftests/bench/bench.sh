@@ -12,7 +12,10 @@
 # build/bench/<release>/.
 #
 # BENCH_* variables pass to guest.sh (see there); BENCH_QEMU_OPTS
-# replaces the accelerator options.  -r only reads the results that are
+# replaces the accelerator options.  BENCH_OUT, a folder, takes the
+# results and the tables (BENCH_OUT/BENCHMARKS.md) instead of
+# build/bench/ and BENCHMARKS.md: a partial run (BENCH_SETS) then leaves
+# the full run's tables alone.  -r only reads the results that are
 # there again (profiles, tables), without booting anything.  Not part of
 # "make check": rates are measurements, not pass/fail tests.
 
@@ -20,7 +23,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-out=$root/build/bench
+out=$(realpath -m "${BENCH_OUT:-$root/build/bench}")
+tables=$root/BENCHMARKS.md
+if [ -n "${BENCH_OUT:-}" ]; then
+	BENCH_OUT=$out	# the guest sees the project at the same path
+	tables=$out/BENCHMARKS.md
+fi
 qopts=${BENCH_QEMU_OPTS:-"-accel tcg -icount shift=0,sleep=off"}
 releases=()
 args="$*"
@@ -130,7 +138,7 @@ for rel in "${releases[@]}"; do
 	done
 done
 
-python3 "$here/report.py" "$out" "$root/BENCHMARKS.md" \
+python3 "$here/report.py" "$out" "$tables" \
 	"$(cat "$out/command" 2>/dev/null || echo "?")" "${releases[@]}"
-echo "bench: tables written to BENCHMARKS.md; results in $out/"
+echo "bench: tables written to $tables; results in $out/"
 exit "$rc"

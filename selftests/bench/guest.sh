@@ -28,7 +28,22 @@
 # its scan and its records took (MemAvailable before and after), and how
 # long the scan took in guest time.
 #
-# Environment: BENCH_SETS (default "udp64 udp1400 tcp sockets"), BENCH_RUNS (3),
+# The set "recvmsg" is udp64's flood, with the configuration "elsewhere":
+# what a capture in a third namespace, c, costs a flood between a and b,
+# which have no iptap device.  c's device has a listener and gets a
+# record every 50 ms, so the receive probe, which every recvmsg() on the
+# host enters, stays armed; the sink makes one recvmsg() per packet.
+#
+# The set "rtnl" floods nothing: it times, in guest time, 20 additions
+# and 20 deletions of a dummy device in the initial namespace
+# (rtnl_latency.py: one netlink request each, no process started),
+# with no other work and then while an ordinary user (uid 65534, in a
+# user and network namespace of its own) creates and deletes an iptap
+# device in a loop, first with no sockets held and then with
+# BENCH_RTNL_SOCKETS (default 100,000) UDP sockets held in b.  It writes
+# an "rtnl" line per case: the median and the largest of each.
+#
+# Environment: BENCH_SETS (default "udp64 udp1400 tcp sockets recvmsg rtnl"), BENCH_RUNS (3),
 # BENCH_WINDOW (UDP, 0.5), BENCH_TCP_WINDOW (1), BENCH_WARMUP (0.2),
 # BENCH_SINK_INTERVAL (the UDP sink's sleep between drains in us; 0, the default:
 # block in recvmmsg instead), BENCH_CONFIGS (configurations of every set),
@@ -37,10 +52,10 @@
 
 set -uo pipefail
 
-bin=$IPTAP_ROOT/build/bench/bin
+bin=${BENCH_OUT:-$IPTAP_ROOT/build/bench}/bin
 ko=$IPTAP_ROOT/build/$IPTAP_RELEASE/kmod/iptap.ko
 res=$IPTAP_RESULTS
-sets=${BENCH_SETS:-udp64 udp1400 tcp sockets}
+sets=${BENCH_SETS:-udp64 udp1400 tcp sockets recvmsg rtnl}
 runs=${BENCH_RUNS:-3}
 window=${BENCH_WINDOW:-0.5}
 tcp_window=${BENCH_TCP_WINDOW:-1}
@@ -103,7 +118,7 @@ setup_net() {
 # sink and blast arguments of a set.
 set_args() {
 	case $1 in
-	udp64|sockets)
+	udp64|sockets|recvmsg)
 		 sink_args="-u -i $sink_interval" blast_args="-u -s 64" win=$window ;;
 	udp1400) sink_args="-u -i $sink_interval" blast_args="-u -s 1400" win=$window ;;
 	tcp)     sink_args="-t" blast_args="-t -s 65536" win=$tcp_window ;;
@@ -312,6 +327,14 @@ enter() {
 		cap_start tcpdump a /usr/bin/tcpdump -i nflog:1 -w /dev/null ;;
 	tcpdump-any)
 		cap_start tcpdump a /usr/bin/tcpdump -i any -w /dev/null ;;
+	elsewhere)
+		iptap_load
+		ip netns add c
+		ip -n c link set lo up
+		ip -n c link add iptap0 type iptap
+		cap_start ring c "$bin/ring" -i iptap0
+		ip netns exec c ping -q -i 0.05 127.0.0.1 >/dev/null 2>&1 &
+		pinger=$! ;;
 	held-100k) enter_held 100000 ;;
 	held-1m) enter_held 1000000 ;;
 	in-1k)	enter_sockets "$cfg" 1000 ;;
@@ -329,6 +352,10 @@ leave() {
 	[ ${#caps[@]} -gt 0 ] && cap_stop "$set" "$cfg"
 	case $cfg in
 	nflog) ip netns exec a nft delete table ip bench ;;
+	elsewhere)
+		kill "$pinger"
+		wait "$pinger"
+		ip netns del c ;;
 	esac
 	iptap_unload
 	sockets_release
@@ -344,6 +371,8 @@ configs_of() {
 		echo baseline idle listener listener-in listener-both \
 		     tcpdump-iptap ring-veth tcpdump-veth nflog tcpdump-any \
 		     baseline-last ;;
+	recvmsg)
+		echo baseline elsewhere baseline-last ;;
 	sockets)
 		echo baseline listener-in in-1k held-100k in-100k held-1m \
 		     in-1m baseline-last ;;
@@ -370,6 +399,39 @@ profile_run() {
 		tee -a "$res/results.txt"
 }
 
+# One "rtnl" line: dummy devices added and deleted by root, with what
+# else runs (a churn that cycled iptap devices CYCLES times meanwhile).
+rtnl_case() {
+	local sockets=$1 loop=$2 times
+
+	times=$(python3 "$IPTAP_ROOT/selftests/bench/rtnl_latency.py" 20) || exit 1
+	echo "rtnl set=rtnl sockets=$sockets loop=$loop $times" \
+		"cycles=$(wc -l <"$tmp/churn.out")" | tee -a "$res/results.txt"
+}
+
+rtnl_bench() {
+	local n churn
+
+	iptap_load
+	for n in 0 "${BENCH_RTNL_SOCKETS:-100000}"; do
+		[ "$n" = 0 ] || sockets_hold "$n" || exit 1
+		: >"$tmp/churn.out"
+		rtnl_case "$n" none
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+			unshare -Urn sh -c 'while :; do
+				ip link add t type iptap && ip link del t && echo
+			done' >>"$tmp/churn.out" 2>&1 &
+		churn=$!
+		nap 1
+		: >"$tmp/churn.out"
+		rtnl_case "$n" iptap-churn
+		kill "$churn"
+		wait "$churn"
+		sockets_release
+	done
+	iptap_unload
+}
+
 log "kernel $(uname -r), $(nproc) CPU, sets: $sets, $runs runs of ${window}s (TCP ${tcp_window}s) after ${warmup}s, UDP sink interval ${sink_interval}us"
 setup_net
 # The tools' pages, read once over 9p before any window.
@@ -379,6 +441,11 @@ measure udp64 warm-up 0 >/dev/null
 : >"$res/results.txt"
 
 for set in $sets; do
+	if [ "$set" = rtnl ]; then
+		log "rtnl: ip link add/del, with an unprivileged iptap churn"
+		rtnl_bench
+		continue
+	fi
 	for cfg in $(configs_of "$set"); do
 		log "$set: $cfg"
 		enter "$cfg"

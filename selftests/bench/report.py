@@ -35,6 +35,7 @@ CONFIGS = {
     "in-1k": "listener-in, 1,000 UDP sockets held in b",
     "in-100k": "listener-in, 100,000 UDP sockets held in b",
     "in-1m": "listener-in, 1,000,000 UDP sockets held in b",
+    "elsewhere": "ring on iptap0 in a third namespace, c, getting records (a and b have no device)",
     "baseline-last": "baseline again, last",
 }
 
@@ -147,6 +148,15 @@ def load_owners(rdir):
     except OSError:
         pass
     return out
+
+
+def load_rtnl(rdir):
+    """The "rtnl" lines: [kv]."""
+    try:
+        with open(os.path.join(rdir, "results.txt")) as f:
+            return [parse_kv(line) for line in f if line.startswith("rtnl ")]
+    except OSError:
+        return []
 
 
 def load(rdir):
@@ -324,6 +334,28 @@ class Kernel:
         lines.append("")
         return lines
 
+    def rtnl_table(self):
+        """ip link add/del latency under an unprivileged iptap churn."""
+        rows = load_rtnl(self.dir)
+        if not rows:
+            return []
+        lines = ["#### RTNL: adding and deleting a dummy device as root (guest microseconds)", "",
+                 "20 of each in the initial namespace, one netlink request each "
+                 "(`rtnl_latency.py`), alone and while uid 65534, in a user and network "
+                 "namespace of its own, creates and deletes an iptap device in a loop "
+                 "(`ip link add t type iptap && ip link del t`).", "",
+                 "| UDP sockets held in b | other work | add, median | add, max | "
+                 "del, median | del, max |", "|---:|---|---:|---:|---:|---:|"]
+        for kv in rows:
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (
+                fmt_int(int(kv["sockets"])),
+                "none" if kv["loop"] == "none" else
+                "iptap create/delete loop (%s cycles meanwhile)" % kv.get("cycles", "?"),
+                fmt_int(int(kv["add_median_us"])), fmt_int(int(kv["add_max_us"])),
+                fmt_int(int(kv["del_median_us"])), fmt_int(int(kv["del_max_us"]))))
+        lines.append("")
+        return lines
+
     def targets(self):
         lines = ["#### Targets", "",
                  "| target | measured | met |", "|---|---|---|"]
@@ -342,6 +374,21 @@ class Kernel:
             lines.append("| iptap capture (listener) within 5 points of tcpdump on the veth (udp64) | "
                          "%.3f vs %.3f (%+.1f points) | %s |" % (
                              lst, tdv, pp, "yes" if pp >= -5 else "**no**"))
+        c = self.cost("recvmsg", "elsewhere")
+        if c is not None:
+            lines.append("| a capture in another namespace costs nothing measurable per recvmsg() "
+                         "here (recvmsg) | %s instructions per recvmsg (%.3f of baseline) | %s |" % (
+                             fmt_int(c), self.ratio("recvmsg", "elsewhere"),
+                             "yes" if self.ratio("recvmsg", "elsewhere") >= 0.99 else "**no**"))
+        rt = {(kv["sockets"], kv["loop"]): int(kv["add_median_us"]) + int(kv["del_median_us"])
+              for kv in load_rtnl(self.dir)}
+        churn = sorted((int(n), v) for (n, loop), v in rt.items() if loop != "none")
+        if len(churn) >= 2:
+            (n0, v0), (n1, v1) = churn[0], churn[-1]
+            lines.append("| `ip link add`+`del` under the churn loop does not grow with sockets "
+                         "| %s us at %s sockets, %s us at %s | %s |" % (
+                             fmt_int(v0), fmt_int(n0), fmt_int(v1), fmt_int(n1),
+                             "yes" if v1 <= v0 * 1.1 else "**no**"))
         ti, tv = self.ratio("udp64", "tcpdump-iptap"), tdv
         if ti and tv:
             lines.append("| same tool on both devices: tcpdump -i iptap0 vs tcpdump -i va (udp64) | "
@@ -432,7 +479,8 @@ def main():
     body = [BEGIN, "",
             "Made by `%s` (what `make bench` runs after `make matrix`), "
             "QEMU `-accel tcg -icount shift=0,sleep=off`, one vCPU; "
-            "results in `build/bench/`." % command, ""]
+            "results in `%s/`." % (command, os.path.relpath(
+                outdir, os.path.join(os.path.dirname(__file__), "..", ".."))), ""]
     for rel in rels:
         k = Kernel(outdir, rel)
         if not k.runs:
@@ -444,6 +492,8 @@ def main():
         body += k.table("tcp", "TCP stream, 64 KiB writes (GSO)")
         body += k.table("sockets", "UDP, 64-byte datagrams, with many sockets held")
         body += k.sockets_table()
+        body += k.table("recvmsg", "UDP, 64-byte datagrams, a capture in another namespace")
+        body += k.rtnl_table()
         body += k.targets()
         body += k.profiles()
     body.append(END)
