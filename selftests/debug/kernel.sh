@@ -1,24 +1,30 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# kernel.sh: build the debug kernel of "make check-debug" from Debian's
-# linux-source-6.12 with tinyconfig + selftests/debug/config, unless it
-# is cached, and print its release on stdout.
+# kernel.sh [rt]: build a debug kernel of "make check-debug" from Debian's
+# linux-source-6.12 with tinyconfig + selftests/debug/config (and, for the
+# PREEMPT_RT flavour "rt", + selftests/debug/config-rt), unless it is
+# cached, and print its release on stdout.
 #
-# The cache, ${IPTAP_CACHE:-/var/cache/iptap}/debug-kernel/KEY, lives
-# outside the clone so that a fresh clone on the same machine reuses it;
-# KEY hashes the source package's version, the config fragment and this
-# script.  A build that changes the key removes the older entries.  KEY/
-# holds what vm.sh boots, laid out as kernels.sh lays out Debian's
-# (vmlinuz, root/lib/modules/RELEASE, .done), and the build tree (src/)
-# that "make module KDIR=..." builds iptap against.
-# build/kernels/RELEASE links to it.
+# The cache, ${IPTAP_CACHE:-/var/cache/iptap}/debug-kernel/FLAVOUR.KEY,
+# lives outside the clone so that a fresh clone on the same machine
+# reuses it; KEY hashes the source package's version, the config
+# fragments and this script.  A build that changes the key removes the
+# flavour's older entries.  FLAVOUR.KEY/ holds what vm.sh boots, laid out
+# as kernels.sh lays out Debian's (vmlinuz, root/lib/modules/RELEASE,
+# .done), and the build tree (src/) that "make module KDIR=..." builds
+# iptap against.  build/kernels/RELEASE links to it.
 
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-fragment=$here/config
+flavour=${1:-std}
+case $flavour in
+std) fragments=("$here/config") ;;
+rt) fragments=("$here/config" "$here/config-rt") ;;
+*) echo "usage: kernel.sh [rt]" >&2; exit 2 ;;
+esac
 cache=${IPTAP_CACHE:-/var/cache/iptap}/debug-kernel
 pkg=linux-source-6.12
 
@@ -31,16 +37,17 @@ if ! apt-cache show "$pkg" >/dev/null 2>&1; then
 fi
 version=$(apt-cache show --no-all-versions "$pkg" | sed -n 's/^Version: //p')
 [ -n "$version" ] || { log "no $pkg in the package index"; exit 1; }
-key=$( { echo "$pkg $version"; cat "$fragment" "$0"; } | sha256sum | cut -c1-16)
-dir=$cache/$key
+key=$( { echo "$pkg $version"; cat "${fragments[@]}" "$0"; } | sha256sum | cut -c1-16)
+dir=$cache/$flavour.$key
 
 mkdir -p "$cache"
 # Two runs on one machine must not build into the same folder.
 exec 9>"$cache/lock"
 flock 9
 
-# Every option of the fragment must have its value: "make olddefconfig"
-# drops, without a word, an option whose dependencies are missing.
+# Every option of the fragments must have its value (the last fragment's,
+# where two name it): "make olddefconfig" drops, without a word, an
+# option whose dependencies are missing.
 verify_config() {
 	local config=$1 opt want bad=0
 
@@ -54,7 +61,8 @@ verify_config() {
 		log "$opt=$want did not survive olddefconfig:" \
 			"$(grep -E "^(# )?${opt}[= ]" "$config" || echo "$opt is unknown")"
 		bad=1
-	done <"$fragment"
+	done < <(awk '/^CONFIG_/ { last[substr($0, 1, index($0, "=") - 1)] = $0 }
+		END { for (opt in last) print last[opt] }' "${fragments[@]}")
 	return $bad
 }
 
@@ -64,7 +72,7 @@ build() {
 	start=$(date +%s)
 	rm -rf "$dir"
 	mkdir -p "$tmp"
-	log "building $pkg $version with $(realpath --relative-to="$root" "$fragment") into $dir"
+	log "building $pkg $version with $(realpath --relative-to="$root" "${fragments[@]}" | xargs) into $dir"
 	(cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$version") >&2
 	dpkg-deb --fsys-tarfile "$tmp/${pkg}_"*.deb |
 		tar -xO "./usr/src/$pkg.tar.xz" | xz -dc | tar -x -C "$tmp"
@@ -73,7 +81,7 @@ build() {
 
 	# ARCH=x86_64: tinyconfig for ARCH=x86 would be a 32-bit kernel.
 	make -C "$src" -s ARCH=x86_64 tinyconfig >&2
-	"$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "$fragment" >/dev/null
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "${fragments[@]}" >/dev/null
 	make -C "$src" -s ARCH=x86_64 olddefconfig >&2
 	verify_config "$src/.config" || { log "the config fragment does not apply"; exit 1; }
 
@@ -90,8 +98,10 @@ build() {
 	touch "$dir/.done"
 	log "built $rel in $(( $(date +%s) - start ))s"
 
-	# Keep the cache to one kernel.
-	find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" -exec rm -rf {} +
+	# Keep the cache to one kernel of each flavour (and drop the entries
+	# of before flavours, named KEY alone).
+	find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$flavour.$key" \
+		\( -name "$flavour.*" -o ! -name "*.*" \) -exec rm -rf {} +
 }
 
 [ -f "$dir/.done" ] || build
