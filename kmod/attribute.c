@@ -6,9 +6,11 @@
  * local socket that will receive them with the lookup xt_socket uses.
  * The owner then comes from the socket's record (owner.c), or, for a
  * packet sent in task context, from the sending task itself, which then
- * becomes the socket's recorded owner.  Nothing here sleeps, allocates
- * on the common path (only when a socket changes hands) or takes a lock
- * the stack's own socket lookup would not take.
+ * becomes the socket's recorded owner.  MPTCP packets travel on
+ * subflows, TCP sockets of the kernel's, and belong to their MPTCP
+ * socket.  Nothing here sleeps, allocates on the common path (only when
+ * a socket or an MPTCP subflow changes hands) or takes a lock the stack's
+ * own socket lookup would not take.
  */
 
 #include <linux/icmp.h>
@@ -19,6 +21,7 @@
 #include <net/inet_sock.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
+#include <net/mptcp.h>
 #include <net/netfilter/nf_socket.h>
 #include <net/route.h>
 #include <net/sock.h>
@@ -69,13 +72,110 @@ static void iptap_attr_from_owner(struct iptap_attr *a,
 	}
 }
 
-/* A socket a packet belongs to, if it is a process's at all. */
-static struct sock *iptap_user_sock(struct sock *sk)
+/* The full socket a packet belongs to, if any. */
+static struct sock *iptap_full_sock(struct sock *sk)
 {
 	sk = sk_to_full_sk(sk);		/* a request socket: its listener */
-	if (!sk || !sk_fullsock(sk) || !iptap_sock_is_user_ip(sk))
-		return NULL;		/* none, time-wait, or the kernel's */
-	return sk;
+	return sk && sk_fullsock(sk) ? sk : NULL;	/* not time-wait */
+}
+
+/* A full socket, the subflow of an MPTCP connection or listener? */
+static bool iptap_is_subflow(const struct sock *sk)
+{
+	return sk->sk_type == SOCK_STREAM && sk->sk_protocol == IPPROTO_TCP &&
+	       (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
+	       sk_is_mptcp(sk);
+}
+
+/* How an MPTCP subflow stands with its MPTCP socket. */
+enum iptap_subflow {
+	IPTAP_SUBFLOW_KERNEL,	/* the MPTCP socket is the kernel's */
+	IPTAP_SUBFLOW_DETACHED,	/* not attached yet, or not any more */
+	IPTAP_SUBFLOW_ATTACHED,
+};
+
+/*
+ * The record that names the owner of @ssk, an MPTCP subflow, in @o.  The
+ * kernel attaches a subflow to its MPTCP socket's struct socket when the
+ * connection is a process's: when the socket is created (its first
+ * subflow), when it is accept()ed, when a subflow joins (one we open,
+ * right after its SYN).  Until then, and once close() has detached it,
+ * the subflow's own record answers: its listener's owner (probes.c), or
+ * its MPTCP socket's (iptap_owner_adopt()).
+ */
+static enum iptap_subflow iptap_owner_of_subflow(struct iptap_owners *owners,
+						 struct sock *ssk,
+						 const struct iptap_owner **o)
+{
+	struct socket *sock = READ_ONCE(ssk->sk_socket);
+	struct sock *msk = sock ? READ_ONCE(sock->sk) : NULL;
+
+	if (!msk || msk == ssk) {
+		*o = iptap_owner_of_sock(owners, ssk);
+		return IPTAP_SUBFLOW_DETACHED;
+	}
+	if (!iptap_sock_is_mptcp(msk))
+		return IPTAP_SUBFLOW_KERNEL;
+	*o = iptap_owner_of_mptcp(owners, sock, msk);
+	if (!*o)	/* closed meanwhile, or not recorded */
+		*o = iptap_owner_of_sock(owners, ssk);
+	return IPTAP_SUBFLOW_ATTACHED;
+}
+
+/* The packet of an MPTCP subflow: its MPTCP socket's, or the sender's. */
+static void iptap_attribute_subflow(struct sock *ssk,
+				    struct iptap_owners *owners, bool out,
+				    struct iptap_attr *a)
+{
+	const struct iptap_owner *o;
+
+	iptap_owners_settle(owners);
+	switch (iptap_owner_of_subflow(owners, ssk, &o)) {
+	case IPTAP_SUBFLOW_KERNEL:
+		return;
+	case IPTAP_SUBFLOW_DETACHED:
+		/*
+		 * Not the running task's, even in task context: the path
+		 * manager opens subflows in whichever process asks it over
+		 * netlink ("ip mptcp endpoint add").
+		 */
+		iptap_attr_from_owner(a, o);
+		return;
+	case IPTAP_SUBFLOW_ATTACHED:
+		break;
+	}
+	if (out && o)
+		iptap_owner_adopt(owners, ssk, o);
+	if (out && in_task() && !(current->flags & PF_KTHREAD)) {
+		/*
+		 * Sent by the running process, not recorded: the MPTCP
+		 * socket's users are the probes' (it has no sendmsg probe).
+		 */
+		iptap_proc_current(&a->cur);
+		a->last = &a->cur;
+		a->creator = o ? &o->creator : NULL;
+		return;
+	}
+	iptap_attr_from_owner(a, o);
+}
+
+/*
+ * A socket of the kernel's that holds its namespace may have an owner:
+ * a connection an MPTCP listener accepted that fell back to TCP has its
+ * listener's until accept() hands it to a process (probes.c).
+ */
+static void iptap_attribute_kernel(struct sock *sk,
+				   struct iptap_owners *owners,
+				   struct iptap_attr *a)
+{
+	const struct iptap_owner *o;
+
+	if (!sk->sk_net_refcnt)
+		return;
+	iptap_owners_settle(owners);
+	o = iptap_owner_of_sock(owners, sk);
+	if (o)
+		iptap_attr_from_owner(a, o);
 }
 
 static void iptap_attribute_out(struct sk_buff *skb,
@@ -83,12 +183,19 @@ static void iptap_attribute_out(struct sk_buff *skb,
 				struct iptap_owners *owners,
 				struct iptap_attr *a)
 {
-	struct sock *sk = iptap_user_sock(skb->sk);
+	struct sock *sk = iptap_full_sock(skb->sk);
 	const struct iptap_owner *o;
 	int id;
 
 	if (!sk)
 		return;
+	if (!iptap_sock_is_user_ip(sk)) {
+		if (iptap_is_subflow(sk))
+			iptap_attribute_subflow(sk, owners, true, a);
+		else
+			iptap_attribute_kernel(sk, owners, a);
+		return;
+	}
 	iptap_owners_settle(owners);
 	o = iptap_owner_of_sock(owners, sk);
 
@@ -183,13 +290,23 @@ static void iptap_attribute_in(struct sk_buff *skb,
 	if (!found)
 		return;			/* a closed port */
 
-	sk = iptap_user_sock(found);
+	sk = iptap_full_sock(found);
+	/* A kernel socket that holds no namespace has no owner. */
+	if (!sk || (!iptap_sock_is_user_ip(sk) && !sk->sk_net_refcnt))
+		goto put;
 	/* A socket bound to any address also matches forwarded packets. */
-	if (sk && (!iptap_sock_bound_any(sk) || iptap_is_local(skb, state))) {
+	if (iptap_sock_bound_any(sk) && !iptap_is_local(skb, state))
+		goto put;
+	if (iptap_sock_is_user_ip(sk)) {
 		/* After the lookup: the socket may have just been bound. */
 		iptap_owners_settle(owners);
 		iptap_attr_from_owner(a, iptap_owner_of_sock(owners, sk));
+	} else if (iptap_is_subflow(sk)) {
+		iptap_attribute_subflow(sk, owners, false, a);
+	} else {
+		iptap_attribute_kernel(sk, owners, a);
 	}
+put:
 	/* The record outlives the reference: it is freed after RCU. */
 	sock_gen_put(found);
 }

@@ -38,10 +38,16 @@ struct iptap_proc {
 /* Owner records of one network namespace (owner.c). */
 struct iptap_owners;
 
+/* What an owner record is found by. */
+struct iptap_owner_key {
+	u64 cookie;		/* a socket's cookie, or a ping key */
+	u64 sk;			/* the socket's address; 0 for a ping */
+};
+
 /* What owner.c knows of a socket (or of a ping identifier). */
 struct iptap_owner {
 	struct rhash_head node;
-	u64 key;		/* a socket cookie, or a ping key */
+	struct iptap_owner_key key;
 	struct list_head ping;	/* a ping record: in its table's ping list */
 	unsigned long used;	/* jiffies, for expiry */
 	struct rcu_head rcu;
@@ -100,6 +106,12 @@ static inline bool iptap_sock_is_user_ip(const struct sock *sk)
 {
 	return (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
 	       !sk->sk_kern_sock;
+}
+
+/* A process's MPTCP socket (not the kernel's)? */
+static inline bool iptap_sock_is_mptcp(const struct sock *sk)
+{
+	return sk->sk_protocol == IPPROTO_MPTCP && iptap_sock_is_user_ip(sk);
 }
 
 /*
@@ -164,7 +176,13 @@ void iptap_owner_note_proc(struct sock *sk, const struct iptap_proc *p,
 			   bool created);
 void iptap_owner_note_scanned(struct iptap_owners *owners, struct sock *sk,
 			      const struct iptap_proc *p);
-void iptap_owner_inherit(struct sock *sk, struct sock *listener);
+const struct iptap_owner *iptap_owner_of_mptcp(struct iptap_owners *owners,
+					       struct socket *sock,
+					       struct sock *msk);
+void iptap_owner_inherit(struct sock *sk, struct sock *listener,
+			 struct socket *sock);
+void iptap_owner_adopt(struct iptap_owners *owners, struct sock *ssk,
+		       const struct iptap_owner *o);
 void iptap_owner_note_ping(struct iptap_owners *owners, u8 family, u16 id);
 void iptap_owner_forget_sock(struct sock *sk);
 

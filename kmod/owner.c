@@ -14,7 +14,11 @@
  *
  * Sockets are keyed by their cookie, which the kernel never reuses, so a
  * closed socket's record cannot be applied to a new socket; the record
- * goes when the socket is destroyed.  Should the probe that sees that
+ * goes when the socket is destroyed.  One socket may carry another's
+ * cookie: the kernel clones an MPTCP socket accept()ed from a listener
+ * with sk_clone_lock(), which copies the listener's.  So the key is the
+ * cookie and the socket's address together: two live sockets never share
+ * an address, and a record goes with its socket.  Should the probe that sees that
  * miss a hit (kprobes drop hits that nest in another handler on the same
  * CPU), a sweep every IPTAP_GC_INTERVAL drops the records of sockets that
  * no file table holds and that were unused for IPTAP_SOCKET_IDLE.
@@ -77,7 +81,7 @@ static void iptap_owners_gc(struct work_struct *work);
 static DECLARE_DELAYED_WORK(iptap_gc_work, iptap_owners_gc);
 
 static const struct rhashtable_params iptap_owner_params = {
-	.key_len		= sizeof(u64),
+	.key_len		= sizeof(struct iptap_owner_key),
 	.key_offset		= offsetof(struct iptap_owner, key),
 	.head_offset		= offsetof(struct iptap_owner, node),
 	.automatic_shrinking	= true,
@@ -104,21 +108,28 @@ static u64 iptap_sock_cookie_get(struct sock *sk)
 	return iptap_sock_cookie(sk);
 }
 
-static u64 iptap_ping_key(u8 family, u16 id)
+static struct iptap_owner_key iptap_sock_key(struct sock *sk, u64 cookie)
 {
-	return IPTAP_PING_KEY | (u64)family << 16 | id;
+	return (struct iptap_owner_key){
+		.cookie = cookie, .sk = (unsigned long)sk };
 }
 
-static bool iptap_key_is_ping(u64 key)
+static struct iptap_owner_key iptap_ping_key(u8 family, u16 id)
 {
-	return (key & IPTAP_PING_KEY_MASK) == IPTAP_PING_KEY;
+	return (struct iptap_owner_key){
+		.cookie = IPTAP_PING_KEY | (u64)family << 16 | id };
+}
+
+static bool iptap_key_is_ping(const struct iptap_owner_key *key)
+{
+	return (key->cookie & IPTAP_PING_KEY_MASK) == IPTAP_PING_KEY;
 }
 
 /* Called under RCU. */
-static struct iptap_owner *iptap_owner_find(struct iptap_owners *owners,
-					    u64 key)
+static struct iptap_owner *
+iptap_owner_find(struct iptap_owners *owners, const struct iptap_owner_key *key)
 {
-	return rhashtable_lookup(&owners->table, &key, iptap_owner_params);
+	return rhashtable_lookup(&owners->table, key, iptap_owner_params);
 }
 
 /* The table of @sk's namespace, NULL if it has no iptap device; RCU. */
@@ -133,16 +144,16 @@ static void iptap_proc_set(struct iptap_proc *dst, const struct iptap_proc *src)
 	memcpy(dst->comm, src->comm, sizeof(dst->comm));
 }
 
-static struct iptap_owner *iptap_owner_alloc(u64 key,
-					     const struct iptap_proc *last,
-					     const struct iptap_proc *creator)
+static struct iptap_owner *
+iptap_owner_alloc(const struct iptap_owner_key *key,
+		  const struct iptap_proc *last, const struct iptap_proc *creator)
 {
 	struct iptap_owner *o;
 
 	o = kmem_cache_alloc(iptap_owner_cache, IPTAP_OWNER_GFP);
 	if (!o)
 		return NULL;
-	o->key = key;
+	o->key = *key;
 	o->used = jiffies;
 	iptap_proc_set(&o->last, last);
 	iptap_proc_set(&o->creator, creator);
@@ -170,14 +181,16 @@ static bool iptap_owner_is(const struct iptap_owner *o,
 }
 
 /*
- * Record @p as the last user of socket @key, and as its creator if
- * @created or if the socket had no record, replacing @old, the record
- * found for @key.  Called under RCU; never sleeps.  Concurrent notes of
- * one socket (two threads using it) leave one of them, either right.
+ * Record @last as the last user of the socket of @key and @creator as its
+ * creator, replacing @old, the record found for @key.  Called under RCU;
+ * never sleeps.  Concurrent notes of one socket (two threads using it)
+ * leave one of them, either right.
  */
-static void iptap_owner_publish(struct iptap_owners *owners, u64 key,
+static void iptap_owner_publish(struct iptap_owners *owners,
+				const struct iptap_owner_key *key,
 				struct iptap_owner *old,
-				const struct iptap_proc *p, bool created)
+				const struct iptap_proc *last,
+				const struct iptap_proc *creator)
 {
 	unsigned int max = READ_ONCE(iptap_owners_max);
 	struct iptap_owner *o;
@@ -193,7 +206,7 @@ static void iptap_owner_publish(struct iptap_owners *owners, u64 key,
 		}
 	}
 
-	o = iptap_owner_alloc(key, p, old && !created ? &old->creator : p);
+	o = iptap_owner_alloc(key, last, creator);
 	if (!o)
 		goto uncount;	/* the socket's packets count as unattributed */
 	if (old)
@@ -247,10 +260,11 @@ void __iptap_owners_settle(struct iptap_owners *owners)
 const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 					      struct sock *sk)
 {
-	u64 key = iptap_sock_cookie(sk);
+	u64 cookie = iptap_sock_cookie(sk);
+	struct iptap_owner_key key = iptap_sock_key(sk, cookie);
 	struct iptap_owner *o;
 
-	o = key ? iptap_owner_find(owners, key) : NULL;
+	o = cookie ? iptap_owner_find(owners, &key) : NULL;
 	if (o)
 		iptap_owner_used(o);
 	return o;
@@ -264,7 +278,7 @@ const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 static void iptap_owner_note(struct sock *sk, const struct iptap_proc *p,
 			     bool created, bool in_probe)
 {
-	u64 key = iptap_sock_cookie_get(sk);
+	struct iptap_owner_key key = iptap_sock_key(sk, iptap_sock_cookie_get(sk));
 	struct iptap_owners *owners;
 	struct iptap_owner *old;
 	bool queued;
@@ -275,13 +289,14 @@ static void iptap_owner_note(struct sock *sk, const struct iptap_proc *p,
 		goto out;
 	/* Notes still queued are not in the table yet: look first. */
 	queued = in_probe && iptap_defer_pending(owners->defer);
-	old = iptap_owner_find(owners, key);
+	old = iptap_owner_find(owners, &key);
 	if (!queued && iptap_owner_is(old, p, created))
 		iptap_owner_used(old);
 	else if (in_probe && IS_ENABLED(CONFIG_PREEMPT_RT))
 		iptap_defer_note(owners->defer, owners, sk, p, created);
 	else
-		iptap_owner_publish(owners, key, old, p, created);
+		iptap_owner_publish(owners, &key, old, p,
+				    old && !created ? &old->creator : p);
 out:
 	rcu_read_unlock();
 }
@@ -319,44 +334,86 @@ void iptap_owner_note_proc(struct sock *sk, const struct iptap_proc *p,
 void iptap_owner_note_scanned(struct iptap_owners *owners, struct sock *sk,
 			      const struct iptap_proc *p)
 {
-	u64 key = iptap_sock_cookie_get(sk);
-	struct iptap_owner *o = iptap_owner_find(owners, key);
+	struct iptap_owner_key key = iptap_sock_key(sk, iptap_sock_cookie_get(sk));
+	struct iptap_owner *o = iptap_owner_find(owners, &key);
 
 	if (o)
 		iptap_owner_used(o);
 	else
-		iptap_owner_publish(owners, key, NULL, p, false);
+		iptap_owner_publish(owners, &key, NULL, p, p);
+}
+
+/*
+ * The record of @msk, an MPTCP socket read from @sock under RCU; NULL if
+ * @msk has let go of @sock since.  MPTCP sockets are SLAB_TYPESAFE_BY_RCU:
+ * one freed and reused would show another socket's cookie.  An MPTCP
+ * socket lets go of its struct socket (sock_orphan()) before it can be
+ * freed, and @sock itself outlives the RCU read-side section: still
+ * @sock's once the cookie was read, @msk held that cookie.
+ */
+const struct iptap_owner *iptap_owner_of_mptcp(struct iptap_owners *owners,
+					       struct socket *sock,
+					       struct sock *msk)
+{
+	const struct iptap_owner *o = iptap_owner_of_sock(owners, msk);
+
+	smp_rmb();	/* the cookie, then whose it was */
+	return READ_ONCE(msk->sk_socket) == sock ? o : NULL;
 }
 
 /*
  * @sk was accepted by @listener: it is the listener's owner's for now.
- * Called from a probe handler.
+ * For an MPTCP listener, @listener is the MPTCP socket read from @sock
+ * (else @sock is NULL).  Called from a probe handler.
  */
-void iptap_owner_inherit(struct sock *sk, struct sock *listener)
+void iptap_owner_inherit(struct sock *sk, struct sock *listener,
+			 struct socket *sock)
 {
 	struct iptap_owners *owners;
-	const struct iptap_owner *o;
+	const struct iptap_owner *o = NULL;
 
 	rcu_read_lock();
 	owners = iptap_owners_of(sk);
-	o = owners ? iptap_owner_of_sock(owners, listener) : NULL;
+	if (owners && sock)
+		o = iptap_owner_of_mptcp(owners, sock, listener);
+	else if (owners)
+		o = iptap_owner_of_sock(owners, listener);
 	if (o)
 		iptap_owner_note(sk, &o->last, true, true);
 	rcu_read_unlock();
 }
 
+/*
+ * @ssk, an MPTCP subflow, carries packets of the owner @o of its MPTCP
+ * socket: it keeps a copy in a record of its own, for its packets once
+ * close() has detached it.  A new record once per subflow and per change
+ * of owner.  Called under RCU from the hook.
+ */
+void iptap_owner_adopt(struct iptap_owners *owners, struct sock *ssk,
+		       const struct iptap_owner *o)
+{
+	struct iptap_owner_key key = iptap_sock_key(ssk,
+						    iptap_sock_cookie_get(ssk));
+	struct iptap_owner *old = iptap_owner_find(owners, &key);
+
+	if (!old || old->last.tgid != o->last.tgid ||
+	    old->creator.tgid != o->creator.tgid)
+		iptap_owner_publish(owners, &key, old, &o->last, &o->creator);
+}
+
 /* The socket is being freed: its record can go at once. */
 void iptap_owner_forget_sock(struct sock *sk)
 {
-	u64 key = iptap_sock_cookie(sk);
+	u64 cookie = iptap_sock_cookie(sk);
+	struct iptap_owner_key key = iptap_sock_key(sk, cookie);
 	struct iptap_owners *owners;
 	struct iptap_owner *o;
 
-	if (!key)
+	if (!cookie)
 		return;
 	rcu_read_lock();
 	owners = iptap_owners_of(sk);
-	o = owners ? iptap_owner_find(owners, key) : NULL;
+	o = owners ? iptap_owner_find(owners, &key) : NULL;
 	if (o && !rhashtable_remove_fast(&owners->table, &o->node,
 					 iptap_owner_params)) {
 		atomic_dec(&owners->sockets);
@@ -374,9 +431,10 @@ static bool iptap_ping_expired(const struct iptap_owner *o)
 const struct iptap_owner *iptap_owner_of_ping(struct iptap_owners *owners,
 					      u8 family, u16 id)
 {
+	struct iptap_owner_key key = iptap_ping_key(family, id);
 	struct iptap_owner *o;
 
-	o = iptap_owner_find(owners, iptap_ping_key(family, id));
+	o = iptap_owner_find(owners, &key);
 	if (!o || iptap_ping_expired(o))
 		return NULL;
 	iptap_owner_used(o);
@@ -398,23 +456,23 @@ static void iptap_ping_unlink(struct iptap_owners *owners,
  */
 void iptap_owner_note_ping(struct iptap_owners *owners, u8 family, u16 id)
 {
-	u64 key = iptap_ping_key(family, id);
+	struct iptap_owner_key key = iptap_ping_key(family, id);
 	struct iptap_owner *old, *o;
 	struct iptap_proc p;
 
 	iptap_proc_current(&p);
-	old = iptap_owner_find(owners, key);
+	old = iptap_owner_find(owners, &key);
 	if (iptap_owner_is(old, &p, true) && !iptap_ping_expired(old)) {
 		iptap_owner_used(old);
 		return;
 	}
-	o = iptap_owner_alloc(key, &p, &p);
+	o = iptap_owner_alloc(&key, &p, &p);
 	if (!o)
 		return;
 
 	spin_lock_bh(&owners->ping_lock);
 	/* Ping records change only under the lock: @old is stable. */
-	old = iptap_owner_find(owners, key);
+	old = iptap_owner_find(owners, &key);
 	if (old) {
 		WARN_ON_ONCE(rhashtable_replace_fast(&owners->table, &old->node,
 						     &o->node, iptap_owner_params));
@@ -532,7 +590,7 @@ static void iptap_owners_sweep(struct iptap_net *in,
 				o = NULL;
 				break;
 			}
-			if (iptap_key_is_ping(o->key) ||
+			if (iptap_key_is_ping(&o->key) ||
 			    time_before(jiffies, READ_ONCE(o->used) +
 						 IPTAP_SOCKET_IDLE) ||
 			    rhashtable_remove_fast(&owners->table, &o->node,

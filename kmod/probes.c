@@ -28,6 +28,7 @@
 #include <linux/net.h>
 #include <linux/sched.h>
 #include <linux/workqueue.h>
+#include <net/mptcp.h>
 #include <net/sock.h>
 
 #include "iptap.h"
@@ -80,6 +81,8 @@ static int iptap_graft(struct kprobe *p, struct pt_regs *regs)
  * inet_csk_clone_lock(listener, req, priority) returns the socket of a
  * connection a listener has just accepted in softirq.  Until a process
  * accept()s it, it is the listener owner's: packets may arrive first.
+ * An MPTCP listener accepts on its listening subflow: the new subflow is
+ * its MPTCP socket's owner's until accept() grafts it.
  */
 static int iptap_clone_entry(struct kretprobe_instance *ri,
 			     struct pt_regs *regs)
@@ -92,10 +95,22 @@ static int iptap_clone_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct sock *listener = *(struct sock **)ri->data;
 	struct sock *sk = (void *)regs_return_value(regs);
+	struct socket *sock;
+	struct sock *msk;
 
-	if (sk && iptap_sock_is_user_ip(listener) &&
-	    READ_ONCE(iptap_net(sock_net(listener))->ndevices))
-		iptap_owner_inherit(sk, listener);
+	if (!sk || !READ_ONCE(iptap_net(sock_net(listener))->ndevices))
+		return 0;
+	if (iptap_sock_is_user_ip(listener)) {
+		iptap_owner_inherit(sk, listener, NULL);
+	} else if (listener->sk_protocol == IPPROTO_TCP &&
+		   sk_is_mptcp(listener)) {
+		rcu_read_lock();	/* for the struct socket */
+		sock = READ_ONCE(listener->sk_socket);
+		msk = sock ? READ_ONCE(sock->sk) : NULL;
+		if (msk && iptap_sock_is_mptcp(msk))
+			iptap_owner_inherit(sk, msk, sock);
+		rcu_read_unlock();
+	}
 	return 0;
 }
 
@@ -113,8 +128,8 @@ static int iptap_sock_destruct(struct kprobe *p, struct pt_regs *regs)
 	struct sock *sk = (void *)regs_get_kernel_argument(regs, 0);
 
 	/*
-	 * Only a socket that holds its namespace (a process's) has a
-	 * record; it lets go of it after its destructor.
+	 * Only a socket that holds its namespace (a process's, or an MPTCP
+	 * subflow) has a record; it lets go of it after its destructor.
 	 */
 	if (sk->sk_net_refcnt)
 		iptap_owner_forget_sock(sk);

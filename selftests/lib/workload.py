@@ -7,9 +7,19 @@ Each role names itself (prctl PR_SET_NAME: the process's comm), prints
 "DONE".  Roles:
   udp-server PORT FAMILY SECONDS   receive only, never send
   udp-client HOST PORT FAMILY N    send N datagrams
-  tcp-server PORT FAMILY           accept one connection, read to EOF,
+  tcp-server PORT FAMILY [DELAY]   accept one connection (DELAY seconds
+                                   after listening), read to EOF,
                                    answer "bye"
   tcp-client HOST PORT FAMILY BYTES  connect, send BYTES, read the answer
+  mptcp-server PORT FAMILY [DELAY]  tcp-server over an MPTCP socket
+  mptcp-client HOST PORT FAMILY BYTES  tcp-client over an MPTCP socket,
+                                   pausing 0.1 s every 256 KiB
+  mptcp-fork-server PORT FAMILY    the parent ("mptcp-acceptor") accepts
+                                   one MPTCP connection, forks a child
+                                   ("mptcp-worker", "WORKER <pid>") that
+                                   serves it as tcp-server does, closes
+                                   its own copy and listens until the
+                                   child is done
   fork-udp HOST PORT               the parent creates a UDP socket and
                                    sends "parent1"; a child ("fork-child")
                                    inherits it and sends "child1","child2";
@@ -43,6 +53,7 @@ import sys
 import time
 
 PR_SET_NAME = 15
+IPPROTO_MPTCP = 262
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -105,28 +116,62 @@ def main(role, args):
         for i in range(int(args[3])):
             s.sendto(b"datagram %d" % i, (args[0], int(args[1])))
             time.sleep(0.05)
-    elif role == "tcp-server":
-        name("tcp-server")
-        ls = socket.socket(fam(args[1]), socket.SOCK_STREAM)
+    elif role in ("tcp-server", "mptcp-server"):
+        name(role)
+        ls = socket.socket(fam(args[1]), socket.SOCK_STREAM,
+                           IPPROTO_MPTCP if role == "mptcp-server" else 0)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind(("", int(args[0])))
         ls.listen(4)
         say("READY", os.getpid())
+        if len(args) > 2:
+            time.sleep(float(args[2]))
         c, _ = ls.accept()
         while c.recv(1 << 16):
             pass
         c.sendall(b"bye")
         c.close()
         ls.close()
-    elif role == "tcp-client":
-        name("tcp-client")
-        s = socket.create_connection((args[0], int(args[1])), timeout=30)
+    elif role in ("tcp-client", "mptcp-client"):
+        name(role)
+        s = socket.socket(fam(args[2]), socket.SOCK_STREAM,
+                          IPPROTO_MPTCP if role == "mptcp-client" else 0)
+        s.settimeout(30)
+        s.connect((args[0], int(args[1])))
         say("READY", os.getpid())
-        s.sendall(b"x" * int(args[3]))
+        # In pieces, with pauses: time for MPTCP to join more subflows.
+        left = int(args[3])
+        while left > 0:
+            s.sendall(b"x" * min(left, 1 << 18))
+            left -= 1 << 18
+            if role == "mptcp-client":
+                time.sleep(0.1)
         s.shutdown(socket.SHUT_WR)
         while s.recv(1 << 16):
             pass
         s.close()
+    elif role == "mptcp-fork-server":
+        name("mptcp-acceptor")
+        ls = socket.socket(fam(args[1]), socket.SOCK_STREAM, IPPROTO_MPTCP)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind(("", int(args[0])))
+        ls.listen(4)
+        say("READY", os.getpid())
+        c, _ = ls.accept()
+        child = os.fork()
+        if child == 0:
+            name("mptcp-worker")
+            ls.close()
+            while c.recv(1 << 16):
+                pass
+            c.sendall(b"bye")
+            c.close()
+            os._exit(0)
+        say("WORKER", child)
+        c.close()
+        # Listening still: the client's second subflow joins through it.
+        os.waitpid(child, 0)
+        ls.close()
     elif role == "fork-udp":
         name("fork-parent")
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
