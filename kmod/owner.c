@@ -18,10 +18,11 @@
  * cookie: the kernel clones an MPTCP socket accept()ed from a listener
  * with sk_clone_lock(), which copies the listener's.  So the key is the
  * cookie and the socket's address together: two live sockets never share
- * an address, and a record goes with its socket.  Should the probe that sees that
- * miss a hit (kprobes drop hits that nest in another handler on the same
- * CPU), a sweep every IPTAP_GC_INTERVAL drops the records of sockets that
- * no file table holds and that were unused for IPTAP_SOCKET_IDLE.
+ * an address, and a record goes with its socket.  Should the probe that
+ * sees that miss a hit (kprobes drop hits that nest in another handler
+ * on the same CPU), a sweep every IPTAP_GC_INTERVAL drops the records of
+ * sockets that no file table holds and that were unused for
+ * IPTAP_SOCKET_IDLE.
  *
  * A table holds at most iptap_owners_max socket records (sysctl
  * net.iptap.owners_max of the initial namespace); past that, each
