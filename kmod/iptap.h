@@ -206,6 +206,7 @@ static inline bool iptap_defer_pending(struct iptap_defer *d)
 }
 
 /* probes.c */
+void iptap_probes_init(void);
 int iptap_probes_get(void);
 void iptap_probes_put(void);
 void iptap_probes_exit(void);

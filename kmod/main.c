@@ -48,6 +48,7 @@ static int __init iptap_init(void)
 	if (err)
 		return err;
 	iptap_scan_init();
+	iptap_probes_init();
 
 	iptap_wq = alloc_workqueue("iptap", WQ_UNBOUND, 0);
 	if (!iptap_wq) {

@@ -16,25 +16,36 @@
  * seconds after the last one: unregistering a probe waits for RCU grace
  * periods, which a worker does, not a device's remover under RTNL, and a
  * device created again soon finds them armed (one created while the
- * worker removes them waits for it).  The one on
- * security_socket_recvmsg() would run for every datagram a process
- * reads: it is armed only while captures get records, so that idle
- * devices cost nothing per packet.  Senders need no probe: the hook
- * records the sending task itself (attribute.c).
+ * worker removes them waits for it).  The receive hook would run for
+ * every datagram a process reads anywhere on the host: it is armed only
+ * while captures get records, so that idle devices cost nothing per
+ * packet.  Senders need no probe: the hook records the sending task
+ * itself (attribute.c).
+ *
+ * The receive hook is the sock_recv_length tracepoint (6.3 and later),
+ * found by name since it is not exported: a direct call after each
+ * recvmsg(), which costs a reader in a namespace without iptap little
+ * more than the call.  It names a reader once its read returns, so a
+ * packet that arrives while a process waits in its first read of a
+ * socket it did not create is still its previous user's.  Kernels
+ * without the tracepoint get a kprobe on security_socket_recvmsg(),
+ * which names the reader on entry but costs every reader on the host
+ * a trap into kprobes.
  */
 
 #include <linux/kprobes.h>
 #include <linux/mutex.h>
 #include <linux/net.h>
 #include <linux/sched.h>
+#include <linux/tracepoint.h>
 #include <linux/workqueue.h>
 #include <net/mptcp.h>
 #include <net/sock.h>
 
 #include "iptap.h"
 
-/* The receive probe goes this long after the last record. */
-#define IPTAP_RECV_PROBE_IDLE	(5 * HZ)
+/* The receive hook goes this long after the last record. */
+#define IPTAP_RECV_IDLE	(5 * HZ)
 /* The event probes go this long after the last device. */
 #define IPTAP_PROBES_LINGER	(5 * HZ)
 
@@ -156,6 +167,21 @@ static struct kprobe iptap_recv_probe = {
 	.pre_handler	= iptap_socket_use,
 };
 
+/* sock_recv_length(sk, ret, flags): a read of @sk returned. */
+static void iptap_recv_traced(void *data, struct sock *sk, int ret,
+			      int flags)
+{
+	iptap_probe_use(sk, false);
+}
+
+static struct tracepoint *iptap_recv_tp;
+
+static void iptap_recv_tp_find(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sock_recv_length"))
+		iptap_recv_tp = tp;
+}
+
 static struct kprobe *iptap_kprobe_ptrs[ARRAY_SIZE(iptap_kprobes)];
 
 /* Serializes arming and disarming; taken under RTNL, never around it. */
@@ -180,14 +206,29 @@ static void iptap_kprobe_reset(struct kprobe *kp)
 	kp->flags = 0;
 }
 
-/* Called with iptap_probes_lock held. */
+static int iptap_recv_register(void)
+{
+	if (iptap_recv_tp)
+		return tracepoint_probe_register(iptap_recv_tp,
+						 iptap_recv_traced, NULL);
+	iptap_kprobe_reset(&iptap_recv_probe);
+	return register_kprobe(&iptap_recv_probe);
+}
+
+/* Called with iptap_probes_lock held.  Waits for running handlers. */
 static void iptap_recv_disarm(void)
 {
 	if (!iptap_recv_armed)
 		return;
-	unregister_kprobe(&iptap_recv_probe);
+	if (iptap_recv_tp) {
+		tracepoint_probe_unregister(iptap_recv_tp, iptap_recv_traced,
+					    NULL);
+		tracepoint_synchronize_unregister();
+	} else {
+		unregister_kprobe(&iptap_recv_probe);
+	}
 	WRITE_ONCE(iptap_recv_armed, false);
-	iptap_dbg("receive probe disarmed\n");
+	iptap_dbg("receive hook disarmed\n");
 }
 
 static void iptap_recv_arm(struct work_struct *work)
@@ -196,16 +237,15 @@ static void iptap_recv_arm(struct work_struct *work)
 
 	mutex_lock(&iptap_probes_lock);
 	if (iptap_probe_users && !iptap_recv_armed && !iptap_recv_failed) {
-		iptap_kprobe_reset(&iptap_recv_probe);
-		err = register_kprobe(&iptap_recv_probe);
+		err = iptap_recv_register();
 		if (!err) {
 			WRITE_ONCE(iptap_recv_armed, true);
 			schedule_delayed_work(&iptap_recv_idle_work,
-					      IPTAP_RECV_PROBE_IDLE);
-			iptap_dbg("receive probe armed\n");
+					      IPTAP_RECV_IDLE);
+			iptap_dbg("receive hook armed\n");
 		} else {
 			WRITE_ONCE(iptap_recv_failed, true);
-			pr_warn_once("iptap: no probe on security_socket_recvmsg (%d): receiving processes are not recorded\n",
+			pr_warn_once("iptap: no receive hook (%d): receiving processes are not recorded\n",
 				     err);
 		}
 	}
@@ -217,7 +257,7 @@ static void iptap_recv_idle(struct work_struct *work)
 	unsigned long until;
 
 	mutex_lock(&iptap_probes_lock);
-	until = READ_ONCE(iptap_last_record) + IPTAP_RECV_PROBE_IDLE;
+	until = READ_ONCE(iptap_last_record) + IPTAP_RECV_IDLE;
 	if (time_after_eq(jiffies, until))
 		iptap_recv_disarm();
 	else if (iptap_recv_armed)
@@ -226,7 +266,7 @@ static void iptap_recv_idle(struct work_struct *work)
 }
 
 /*
- * A record was delivered: keep the receive probe armed.  Called from
+ * A record was delivered: keep the receive hook armed.  Called from
  * the hooks; cheap once armed.
  */
 void iptap_probes_recording(void)
@@ -317,6 +357,12 @@ unsigned long iptap_probes_missed(void)
 		if (iptap_kprobes[i].pre_handler == iptap_sock_destruct)
 			return READ_ONCE(iptap_kprobes[i].nmissed);
 	return 0;
+}
+
+/* Module init: find the receive tracepoint, where the kernel has one. */
+void __init iptap_probes_init(void)
+{
+	for_each_kernel_tracepoint(iptap_recv_tp_find, NULL);
 }
 
 /*
