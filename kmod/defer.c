@@ -2,18 +2,21 @@
 /*
  * Owner notes of the socket probes, deferred on PREEMPT_RT.
  *
- * Probe handlers run with preemption disabled.  On PREEMPT_RT the slab
- * allocator and spinlock_t sleep, so a handler may neither allocate a
- * record nor insert one into a table (an rhashtable insertion can
- * allocate a bucket table).  There, a handler only queues what it saw
- * (the socket, held, and the process) on its owner table's queue, in the
- * order the events happen.  The notes are applied in that order, one at a
- * time, in task context by a worker and by the packet hooks before they
- * look an owner up: a hook that finds notes pending applies them or waits
- * for the applier, so that no packet is attributed without a note made
- * before it.  Each namespace's table has its own queue, so that no
- * namespace can fill or slow down another's.  A note that finds the queue
- * full is lost and counted as a refused record.
+ * Kprobe handlers run with preemption disabled, and so do tracepoint
+ * probes before 7.x.  On PREEMPT_RT the slab allocator and spinlock_t
+ * sleep, so a handler may neither allocate a record nor insert one into a
+ * table (an rhashtable insertion can allocate a bucket table).  There, a
+ * handler only queues what it saw (the socket, held, and the process) on
+ * its owner table's queue, in the order the events happen; the receive
+ * hook's tracepoint probe, preemptible from 7.x on, queues too, so that
+ * its notes never overtake those queued before them.  The notes are
+ * applied in that order, one at a time, in task context by a worker and
+ * by the packet hooks before they look an owner up: a hook that finds
+ * notes pending applies them or waits for the applier, so that no packet
+ * is attributed without a note made before it.  Each namespace's table
+ * has its own queue, so that no namespace can fill or slow down
+ * another's.  A note that finds the queue full is lost and counted as a
+ * refused record.
  *
  * Elsewhere handlers apply their notes at once and nothing here is used.
  */

@@ -273,8 +273,8 @@ const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 
 /*
  * Record @p as the last user of @sk, and as its creator if @created.  In
- * a probe handler on PREEMPT_RT, where nothing may be allocated, a change
- * is only queued (defer.c).
+ * a probe handler on PREEMPT_RT, where nothing may be allocated (most
+ * run with preemption disabled), a change is only queued (defer.c).
  */
 static void iptap_owner_note(struct sock *sk, const struct iptap_proc *p,
 			     bool created, bool in_probe)

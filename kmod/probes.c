@@ -23,14 +23,16 @@
  * itself (attribute.c).
  *
  * The receive hook is the sock_recv_length tracepoint (6.3 and later),
- * found by name since it is not exported: a direct call after each
- * recvmsg(), which costs a reader in a namespace without iptap little
- * more than the call.  It names a reader once its read returns, so a
+ * found by name since it is not exported: a static call after each
+ * message a recvmsg() or recvmmsg() reads, which costs a reader in a
+ * namespace without iptap about a third of what a kprobe costs it
+ * (BENCHMARKS.md).  It names a reader once its read returns, so a
  * packet that arrives while a process waits in its first read of a
  * socket it did not create is still its previous user's.  Kernels
  * without the tracepoint get a kprobe on security_socket_recvmsg(),
- * which names the reader on entry but costs every reader on the host
- * a trap into kprobes.
+ * which names the reader on entry, through ftrace's trampoline and
+ * kprobes' handler list.  Tracepoint probes may run preemptible (7.x);
+ * the handler assumes nothing of it.
  */
 
 #include <linux/kprobes.h>
@@ -174,7 +176,7 @@ static void iptap_recv_traced(void *data, struct sock *sk, int ret,
 	iptap_probe_use(sk, false);
 }
 
-static struct tracepoint *iptap_recv_tp;
+static struct tracepoint *iptap_recv_tp __ro_after_init;
 
 static void iptap_recv_tp_find(struct tracepoint *tp, void *priv)
 {
@@ -210,23 +212,26 @@ static int iptap_recv_register(void)
 {
 	if (iptap_recv_tp)
 		return tracepoint_probe_register(iptap_recv_tp,
-						 iptap_recv_traced, NULL);
+						 (void *)iptap_recv_traced, NULL);
 	iptap_kprobe_reset(&iptap_recv_probe);
 	return register_kprobe(&iptap_recv_probe);
 }
 
-/* Called with iptap_probes_lock held.  Waits for running handlers. */
+/*
+ * Called with iptap_probes_lock held.  The kprobe waits for its running
+ * handlers; the tracepoint's, which need nothing freed, are waited for
+ * once, at module exit.
+ */
 static void iptap_recv_disarm(void)
 {
 	if (!iptap_recv_armed)
 		return;
-	if (iptap_recv_tp) {
-		tracepoint_probe_unregister(iptap_recv_tp, iptap_recv_traced,
-					    NULL);
-		tracepoint_synchronize_unregister();
-	} else {
+	if (iptap_recv_tp)
+		WARN_ON_ONCE(tracepoint_probe_unregister(iptap_recv_tp,
+							 (void *)iptap_recv_traced,
+							 NULL));
+	else
 		unregister_kprobe(&iptap_recv_probe);
-	}
 	WRITE_ONCE(iptap_recv_armed, false);
 	iptap_dbg("receive hook disarmed\n");
 }
@@ -242,7 +247,8 @@ static void iptap_recv_arm(struct work_struct *work)
 			WRITE_ONCE(iptap_recv_armed, true);
 			schedule_delayed_work(&iptap_recv_idle_work,
 					      IPTAP_RECV_IDLE);
-			iptap_dbg("receive hook armed\n");
+			iptap_dbg("receive hook armed (%s)\n",
+				  iptap_recv_tp ? "tracepoint" : "kprobe");
 		} else {
 			WRITE_ONCE(iptap_recv_failed, true);
 			pr_warn_once("iptap: no receive hook (%d): receiving processes are not recorded\n",
@@ -378,4 +384,7 @@ void iptap_probes_exit(void)
 	mutex_unlock(&iptap_probes_lock);
 	cancel_work_sync(&iptap_recv_arm_work);
 	cancel_delayed_work_sync(&iptap_recv_idle_work);
+	/* No receive handler may still run when the module's text goes. */
+	if (iptap_recv_tp)
+		tracepoint_synchronize_unregister();
 }

@@ -28,11 +28,18 @@
 # its scan and its records took (MemAvailable before and after), and how
 # long the scan took in guest time.
 #
-# The set "recvmsg" is udp64's flood, with the configuration "elsewhere":
-# what a capture in a third namespace, c, costs a flood between a and b,
-# which have no iptap device.  c's device has a listener and gets a
-# record every 50 ms, so the receive probe, which every recvmsg() on the
-# host enters, stays armed; the sink makes one recvmsg() per packet.
+# The set "recvmsg" is udp64's flood between a and b, which never have
+# an iptap device, while a third namespace, c, uses one: what a capture
+# elsewhere costs them.  The receive hook runs for every message any
+# recvmsg() or recvmmsg() on the host reads while captures get records;
+# the sink reads one message per packet, and at most one more per call
+# (the one that finds the queue empty).  The
+# configurations take one step each: c pinging its loopback every 50 ms
+# with iptap not loaded (c-ping), the same with an empty nftables chain
+# at each of iptap's hook points (c-nft: netfilter's static keys are
+# host-wide), a device and an idle ring in c (elsewhere-idle), the device
+# and the pings with no listener (elsewhere-nocap), and with a ring that
+# gets the pings' records, which arms the receive hook (elsewhere).
 #
 # The set "rtnl" floods nothing: it times, in guest time, 20 additions
 # and 20 deletions of a dummy device in the initial namespace
@@ -327,14 +334,31 @@ enter() {
 		cap_start tcpdump a /usr/bin/tcpdump -i nflog:1 -w /dev/null ;;
 	tcpdump-any)
 		cap_start tcpdump a /usr/bin/tcpdump -i any -w /dev/null ;;
-	elsewhere)
-		iptap_load
+	elsewhere|elsewhere-idle|elsewhere-nocap|c-ping|c-nft)
 		ip netns add c
 		ip -n c link set lo up
-		ip -n c link add iptap0 type iptap
-		cap_start ring c "$bin/ring" -i iptap0
-		ip netns exec c ping -q -i 0.05 127.0.0.1 >/dev/null 2>&1 &
-		pinger=$! ;;
+		case $cfg in
+		c-ping) ;;
+		c-nft)
+			ip netns exec c nft -f - <<-EOF
+			table inet bench {
+				chain pre { type filter hook prerouting priority 0; }
+				chain out { type filter hook output priority 0; }
+			}
+			EOF
+			;;
+		*)
+			iptap_load
+			ip -n c link add iptap0 type iptap ;;
+		esac
+		case $cfg in
+		elsewhere|elsewhere-idle) cap_start ring c "$bin/ring" -i iptap0 ;;
+		esac
+		pinger=""
+		if [ "$cfg" != elsewhere-idle ]; then
+			ip netns exec c ping -q -i 0.05 127.0.0.1 >/dev/null 2>&1 &
+			pinger=$!
+		fi ;;
 	held-100k) enter_held 100000 ;;
 	held-1m) enter_held 1000000 ;;
 	in-1k)	enter_sockets "$cfg" 1000 ;;
@@ -352,9 +376,8 @@ leave() {
 	[ ${#caps[@]} -gt 0 ] && cap_stop "$set" "$cfg"
 	case $cfg in
 	nflog) ip netns exec a nft delete table ip bench ;;
-	elsewhere)
-		kill "$pinger"
-		wait "$pinger"
+	elsewhere|elsewhere-idle|elsewhere-nocap|c-ping|c-nft)
+		[ -n "$pinger" ] && kill "$pinger" && wait "$pinger"
 		ip netns del c ;;
 	esac
 	iptap_unload
@@ -372,7 +395,8 @@ configs_of() {
 		     tcpdump-iptap ring-veth tcpdump-veth nflog tcpdump-any \
 		     baseline-last ;;
 	recvmsg)
-		echo baseline elsewhere baseline-last ;;
+		echo baseline c-ping c-nft elsewhere-idle elsewhere-nocap elsewhere \
+			baseline-last ;;
 	sockets)
 		echo baseline listener-in in-1k held-100k in-100k held-1m \
 		     in-1m baseline-last ;;

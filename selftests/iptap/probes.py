@@ -17,6 +17,7 @@ read by its child only is the child's from the child's first read on
 tracepoint).
 """
 
+import atexit
 import os
 import re
 import sys
@@ -47,17 +48,29 @@ EVENTS = {"security_socket_post_create", "security_socket_bind",
           "security_sock_graft", "inet_sock_destruct", "inet_csk_clone_lock"}
 RECV = "security_socket_recvmsg"
 TRACED = os.path.isdir("/sys/kernel/debug/tracing/events/sock/sock_recv_length")
+KIND = "tracepoint" if TRACED else "kprobe"
 t.diag("receive hook: %s" % ("the sock_recv_length tracepoint" if TRACED
                              else "a kprobe on " + RECV))
-with open("/sys/module/iptap/parameters/log", "w") as f:
-    f.write("1")
+LOG = "/sys/module/iptap/parameters/log"
+
+
+def set_log(value):
+    with open(LOG, "w") as f:
+        f.write(value)
+
+
+atexit.register(set_log, open(LOG).read().strip())
+set_log("1")
 LOG_START = len(sh("dmesg").stdout)
 
 
 def recv_said():
-    """What the module logged of its receive hook since this test began."""
-    return re.findall(r"iptap: receive hook (armed|disarmed)",
+    """What the module logged of its receive hook since this test began:
+    "armed" only if it names the hook this kernel should have."""
+    said = re.findall(r"iptap: receive hook (armed|disarmed)( \(\w+\))?",
                       sh("dmesg").stdout[LOG_START:])
+    return [w if w == "disarmed" or kind == " (%s)" % KIND else "wrong hook"
+            for w, kind in said]
 
 
 def recv_armed():
@@ -118,6 +131,4 @@ t.ok(EVENTS <= probes(), "last device deleted: the event probes linger",
      probes())
 t.ok(wait_for(lambda: probes() == set() and recv_disarmed(), 12),
      "last device deleted: no probe within seconds", probes())
-with open("/sys/module/iptap/parameters/log", "w") as f:
-    f.write("0")
 t.done()
