@@ -17,8 +17,16 @@
 # make tools           build the userspace tools: tools/iptapdump, and
 #                      Debian's libpcap and tcpdump with the patches in
 #                      tools/pcap-patches/ (make pcap-tools) into build/pcap/
-# make install-tools   install that tcpdump as /usr/local/sbin/tcpdump
-# make uninstall-tools remove /usr/local/sbin/tcpdump
+# make deb             Debian packages iptap-dkms and iptap-tools into
+#                      build/deb/ (packaging/), checked by lintian
+# make install         for hosts without dpkg: the module for KDIR's kernel
+#                      into /lib/modules/<release>/extra (then depmod), and
+#                      iptapdump, the patched tcpdump and the manual pages
+#                      under PREFIX (/usr/local); DESTDIR is honoured
+# make uninstall       remove what make install installed
+# make dkms-install    register this tree's module with DKMS, which builds
+#                      and installs it for the running kernel and each new
+#                      one; make dkms-uninstall removes it
 # make clean           remove all that the build made
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -34,7 +42,7 @@ SOURCES := Kbuild $(wildcard kmod/*.c kmod/*.h kmod/Kbuild) include/uapi/linux/i
 PCAP_TCPDUMP := $(BUILD)/pcap/root/bin/tcpdump
 
 .PHONY: all module matrix deps lint check selftests demo clean tools
-.PHONY: pcap-tools install-tools uninstall-tools
+.PHONY: pcap-tools deb install uninstall dkms-install dkms-uninstall
 
 all: module
 
@@ -68,7 +76,7 @@ lint: matrix
 selftests: matrix
 	@selftests/run.sh
 
-check: matrix tools
+check: matrix tools deb
 	@selftests/check.sh
 
 # The debug kernel is built (or taken from its cache) by
@@ -87,11 +95,47 @@ clean:
 pcap-tools: deps
 	@tools/pcap-patches/build.sh
 
-install-tools: pcap-tools
-	install -D -m 755 $(PCAP_TCPDUMP) /usr/local/sbin/tcpdump
+deb: pcap-tools
+	@packaging/build-deb.sh
 
-uninstall-tools:
-	rm -f /usr/local/sbin/tcpdump
+VERSION := $(shell sed -n 's/^\#define IPTAP_VERSION\t"\(.*\)"$$/\1/p' kmod/iptap.h)
+PREFIX ?= /usr/local
+MODDIR = $(DESTDIR)/lib/modules/$(KREL)/extra
+MANPAGES := man/iptap.4 man/iptapdump.8
+
+install: module tools
+	install -D -m 644 $(BUILD)/$(KREL)/kmod/iptap.ko $(MODDIR)/iptap.ko
+	$(if $(DESTDIR),,depmod -a $(KREL))
+	install -D -m 755 tools/iptapdump/iptapdump $(DESTDIR)$(PREFIX)/sbin/iptapdump
+	install -D -m 755 $(PCAP_TCPDUMP) $(DESTDIR)$(PREFIX)/sbin/tcpdump
+	install -D -m 644 man/iptap.4 $(DESTDIR)$(PREFIX)/share/man/man4/iptap.4
+	install -D -m 644 man/iptapdump.8 $(DESTDIR)$(PREFIX)/share/man/man8/iptapdump.8
+	install -D -m 644 $(BUILD)/pcap/root/share/man/man8/tcpdump.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/tcpdump.8
+
+uninstall:
+	@test -n "$(KREL)" || { echo "no kernel headers in $(KDIR) (set KDIR)" >&2; exit 1; }
+	rm -f $(MODDIR)/iptap.ko
+	$(if $(DESTDIR),,depmod -a $(KREL))
+	rm -f $(DESTDIR)$(PREFIX)/sbin/iptapdump $(DESTDIR)$(PREFIX)/sbin/tcpdump \
+		$(DESTDIR)$(PREFIX)/share/man/man4/iptap.4 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/iptapdump.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/tcpdump.8
+
+DKMS_SRC := /usr/src/iptap-$(VERSION)
+
+dkms-install: dkms-uninstall
+	mkdir -p $(DKMS_SRC)
+	cp -p --parents Kbuild kmod/Kbuild kmod/*.c kmod/*.h \
+		include/uapi/linux/iptap.h $(DKMS_SRC)/
+	sed 's/#MODULE_VERSION#/$(VERSION)/' packaging/dkms.conf >$(DKMS_SRC)/dkms.conf
+	dkms add -m iptap -v $(VERSION)
+	dkms install -m iptap -v $(VERSION)
+
+dkms-uninstall:
+	if dkms status -m iptap -v $(VERSION) | grep -q .; then \
+		dkms remove -m iptap -v $(VERSION) --all; fi
+	rm -rf $(DKMS_SRC)
 
 # make bench: the benchmark in the VM, tables into BENCHMARKS.md (not
 # part of check: rates are measurements, not pass/fail tests)

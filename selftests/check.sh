@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # check.sh: everything "make check" runs, after "make matrix" has built
-# the module for every kernel: the static checks, the harness's own
-# tests, and every selftest in the VM on every kernel.  Ends with one
+# the module for every kernel and "make deb" the packages: the static
+# checks, the harness's own tests, iptapdump's host tests, the host's
+# checks of the packaging, and every selftest in the VM on every kernel.  Ends with one
 # line, "N passed, N failed, N skipped", the sum over all of them, and
 # exits non-zero on any failure.
 
@@ -34,6 +35,7 @@ start=$(date +%s)
 run "$here/lint.sh"
 run "$here/harness/test-harness.sh"
 run make --no-print-directory -C "$here/../tools/iptapdump" check
+run "$here/../packaging/check.sh"
 run "$here/run.sh"
 echo "# make check took $(( $(date +%s) - start ))s"
 echo "$pass passed, $fail failed, $skip skipped"

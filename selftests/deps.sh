@@ -12,6 +12,7 @@ pkgs=(
 	socat debootstrap
 	flex bison bc libelf-dev dwarves
 	libpcap-dev valgrind pyflakes3
+	debhelper dkms dh-dkms lintian man-db
 )
 
 missing=()

@@ -15,6 +15,11 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
+# What udev makes on a real system: bash's <(...) needs /dev/fd (DKMS).
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
 # /tmp stays the overlay's (writable, in memory): the project may live there.
 mount -t tmpfs tmpfs /run
 mkdir -p /run/netns

@@ -5,7 +5,8 @@
 # VM.  Each test's stretch of the kernel log is framed by markers written
 # to /dev/kmsg, so the host can blame a kernel report on the test that
 # caused it; its output is kept in the results share; a line
-# "RESULT <test> <exit code>" ends it.
+# "RESULT <test> <exit code>" ends it.  A test that needs longer than
+# TIMEOUT seconds says so in a line "# timeout: SECONDS".
 
 tmo=$1
 shift
@@ -13,7 +14,8 @@ for t in "$@"; do
 	name=$(basename "$t")
 	echo "iptap-selftest: begin $name" >/dev/kmsg
 	echo "# running $name"
-	timeout -s KILL "$tmo" "$t" >"$IPTAP_RESULTS/$name.log" 2>&1 </dev/null
+	own=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n1)
+	timeout -s KILL "${own:-$tmo}" "$t" >"$IPTAP_RESULTS/$name.log" 2>&1 </dev/null
 	rc=$?
 	sed 's/^/#   /' "$IPTAP_RESULTS/$name.log"
 	# Leave the next test a clean machine.

@@ -105,7 +105,8 @@ fetch() {
 # nothing; exits on errors (set -e does not apply inside "if").
 prepare() {
 	local name=$1 dsc=$2 tree=$out/$1 sum
-	sum=$( (basename "$dsc"; cat "$here/$name"/*.patch) | sha256sum | cut -d' ' -f1)
+	sum=$( (basename "$dsc"; cat "$here/$name"/*.patch; echo "$flags") |
+		sha256sum | cut -d' ' -f1)
 	if [ -f "$tree/.pcap-patches" ] && [ "$(cat "$tree/.pcap-patches")" = "$sum" ]; then
 		return 1
 	fi
@@ -127,6 +128,13 @@ configured() {
 
 deps
 mkdir -p "$out"
+
+# Debian's build flags, hardening included, as Debian builds both.
+export DEB_BUILD_MAINT_OPTIONS=hardening=+all
+CFLAGS=$(dpkg-buildflags --get CFLAGS)
+CPPFLAGS=$(dpkg-buildflags --get CPPFLAGS)
+LDFLAGS=$(dpkg-buildflags --get LDFLAGS)
+flags="$CFLAGS $CPPFLAGS $LDFLAGS"
 start=$(date +%s)
 
 pcap_dsc=$(fetch libpcap "$(version libpcap libpcap0.8)")
@@ -137,7 +145,8 @@ if prepare libpcap "$pcap_dsc"; then
 	log "configuring libpcap"
 	# Only a static library, and none of the optional capture modules
 	# that would need more libraries linked into tcpdump.
-	(cd "$out/libpcap" && ./configure -q --prefix="$prefix" \
+	(cd "$out/libpcap" && CFLAGS="$CFLAGS" CPPFLAGS="$CPPFLAGS" \
+		LDFLAGS="$LDFLAGS" ./configure -q --prefix="$prefix" \
 		--disable-shared --enable-ipv6 --disable-dbus \
 		--disable-bluetooth --disable-rdma --without-libnl \
 		--disable-netmap --without-dpdk >/dev/null)
@@ -146,7 +155,8 @@ if prepare libpcap "$pcap_dsc"; then
 fi
 log "building libpcap"
 make -s -C "$out/libpcap" -j"$jobs" >/dev/null
-make -s -C "$out/libpcap" install >/dev/null
+# The prefix is private: a DESTDIR of "make install" is not for it.
+make -s -C "$out/libpcap" install DESTDIR= >/dev/null
 
 if prepare tcpdump "$tcpdump_dsc"; then
 	log "configuring tcpdump"
@@ -155,15 +165,15 @@ if prepare tcpdump "$tcpdump_dsc"; then
 	# the system's libpcap.pc) is not asked, and its directory, which
 	# holds only libpcap.a, is searched first.
 	(cd "$out/tcpdump" && PATH="$prefix/bin:$PATH" PKG_CONFIG=false \
-		LDFLAGS="-L$prefix/lib" \
-		CFLAGS="${CFLAGS:--g -O2} -D_FILE_OFFSET_BITS=64" ./configure -q \
+		LDFLAGS="-L$prefix/lib $LDFLAGS" CPPFLAGS="$CPPFLAGS" \
+		CFLAGS="$CFLAGS -D_FILE_OFFSET_BITS=64" ./configure -q \
 		--prefix="$prefix" --disable-local-libpcap \
 		--with-crypto=yes --with-user=tcpdump >/dev/null)
 	configured tcpdump
 fi
 log "building tcpdump"
 make -s -C "$out/tcpdump" -j"$jobs" >/dev/null
-make -s -C "$out/tcpdump" install >/dev/null
+make -s -C "$out/tcpdump" install DESTDIR= >/dev/null
 
 if ldd "$prefix/bin/tcpdump" | grep -q libpcap; then
 	echo "pcap-tools: $prefix/bin/tcpdump links a shared libpcap" >&2
