@@ -17,8 +17,9 @@ namespaces.  Four connections, each by its own processes:
 Every record of a connection's first subflow, both directions, must name
 its process on each side (pid and comm).  The second subflow's handshake
 is the kernel's (a worker opens it, before the subflow is attached to
-the MPTCP socket), and may count as unattributed; once attached, its
-records name the client in c and the server in s.
+the MPTCP socket), and may count as unattributed (4 records without data,
+more when TCP repeats one; at most 8); then its records name the client
+in c and the server in s.
 """
 
 import os
@@ -100,6 +101,19 @@ def named(recs, pid, role, grace=0):
                for i, (r, f) in enumerate(recs))
 
 
+def unnamed_lead(recs, most=8):
+    """How many records, at most @most, come before the first that names
+    a process, all carrying no data: a joining subflow's handshake, which
+    the kernel opens before it attaches the subflow (SYN, SYN-ACK, ACK,
+    the peer's ACK; more when a slow peer makes TCP repeat one)."""
+    n = 0
+    for r, f in recs[:most]:
+        if r["pid"] != -1 or f[5]:
+            break
+        n += 1
+    return n
+
+
 def tcp_of(r):
     """(src, dst, sport, dport, flags, payload bytes) of a TCP record."""
     src, dst, proto, total = ip_summary(r)
@@ -132,14 +146,17 @@ for port, srole, crole, fam, addr, _ in CONNS:
               if (r["pid"], r["comm"]) != (pid, role)][:10])
         if srole != "mptcp-server" or crole != "mptcp-client":
             continue
-        # The opening side's handshake (SYN, SYN-ACK, ACK and the
-        # peer's ACK) may come before the kernel attaches the subflow.
-        grace = 4 if ns == "c" else 0
+        # The opening side's handshake may come before the kernel
+        # attaches the subflow.
+        grace = unnamed_lead(joined) if ns == "c" else 0
+        t.diag("%s: %d leading records without data name nobody" %
+               (who, unnamed_lead(joined)))
         t.ok(joined and named(joined, pid, role, grace),
              "%s: a second subflow joined (%d records), all its records "
              "name it%s" % (who, len(joined),
                             " but its handshake's" if grace else ""),
-             [(i, r["pid"], r["comm"], f[4], f[5])
+             [(i, r["pid"], r["comm"], "in" if r["flags"] & 1 else "out",
+               f[4], f[5])
               for i, (r, f) in enumerate(joined)
               if (r["pid"], r["comm"]) != (pid, role)][:10])
 
