@@ -95,13 +95,13 @@ clean:
 pcap-tools: deps
 	@tools/pcap-patches/build.sh
 
-deb: pcap-tools
-	@packaging/build-deb.sh
-
 VERSION := $(shell sed -n 's/^\#define IPTAP_VERSION\t"\(.*\)"$$/\1/p' kmod/iptap.h)
+
+deb: pcap-tools
+	@VERSION=$(VERSION) SOURCES="$(SOURCES)" packaging/build-deb.sh
+
 PREFIX ?= /usr/local
 MODDIR = $(DESTDIR)/lib/modules/$(KREL)/extra
-MANPAGES := man/iptap.4 man/iptapdump.8
 
 install: module tools
 	install -D -m 644 $(BUILD)/$(KREL)/kmod/iptap.ko $(MODDIR)/iptap.ko
@@ -126,8 +126,7 @@ DKMS_SRC := /usr/src/iptap-$(VERSION)
 
 dkms-install: dkms-uninstall
 	mkdir -p $(DKMS_SRC)
-	cp -p --parents Kbuild kmod/Kbuild kmod/*.c kmod/*.h \
-		include/uapi/linux/iptap.h $(DKMS_SRC)/
+	cp -p --parents $(SOURCES) $(DKMS_SRC)/
 	sed 's/#MODULE_VERSION#/$(VERSION)/' packaging/dkms.conf >$(DKMS_SRC)/dkms.conf
 	dkms add -m iptap -v $(VERSION)
 	dkms install -m iptap -v $(VERSION)

@@ -8,15 +8,16 @@
 # The package tree, build/deb/iptap-VERSION/, holds the project's files
 # the packages need and packaging/debian/ as debian/.  The patched
 # tcpdump is built first by tools/pcap-patches/build.sh (make pcap-tools)
-# and found by debian/rules through IPTAP_PCAP_ROOT.  VERSION is the
-# module's (IPTAP_VERSION in kmod/iptap.h); debian/changelog must agree.
+# and found by debian/rules through IPTAP_PCAP_ROOT.  The Makefile passes
+# VERSION, the module's (IPTAP_VERSION in kmod/iptap.h), which
+# debian/changelog must agree with, and SOURCES, the module's files.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 out=$root/build/deb
 
-version=$(sed -n 's/^#define IPTAP_VERSION\t"\(.*\)"$/\1/p' "$root/kmod/iptap.h")
+version=${VERSION:?run by make deb}
 changelog=$(dpkg-parsechangelog -l "$here/debian/changelog" -S Version)
 if [ -z "$version" ] || [ "${changelog%%-*}" != "$version" ]; then
 	echo "deb: module version '$version', debian/changelog '$changelog'" >&2
@@ -27,8 +28,9 @@ rm -rf "$out"
 tree=$out/iptap-$version
 mkdir -p "$tree"
 cd "$root"
-cp -p --parents Kbuild LICENSE README.md kmod/Kbuild kmod/*.c kmod/*.h \
-	include/uapi/linux/iptap.h man/iptap.4 man/iptapdump.8 \
+# shellcheck disable=SC2086 # a list of files
+cp -p --parents ${SOURCES:?run by make deb} LICENSE README.md \
+	man/iptap.4 man/iptapdump.8 \
 	tools/iptapdump/Makefile tools/iptapdump/*.c tools/iptapdump/*.h \
 	"$tree/"
 cp -a "$here/debian" "$tree/debian"

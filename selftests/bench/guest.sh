@@ -334,7 +334,7 @@ enter() {
 		cap_start tcpdump a /usr/bin/tcpdump -i nflog:1 -w /dev/null ;;
 	tcpdump-any)
 		cap_start tcpdump a /usr/bin/tcpdump -i any -w /dev/null ;;
-	elsewhere|elsewhere-idle|elsewhere-nocap|c-ping|c-nft)
+	elsewhere*|c-*)
 		ip netns add c
 		ip -n c link set lo up
 		case $cfg in
@@ -376,7 +376,7 @@ leave() {
 	[ ${#caps[@]} -gt 0 ] && cap_stop "$set" "$cfg"
 	case $cfg in
 	nflog) ip netns exec a nft delete table ip bench ;;
-	elsewhere|elsewhere-idle|elsewhere-nocap|c-ping|c-nft)
+	elsewhere*|c-*)
 		[ -n "$pinger" ] && kill "$pinger" && wait "$pinger"
 		ip netns del c ;;
 	esac

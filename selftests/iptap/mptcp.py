@@ -148,9 +148,10 @@ for port, srole, crole, fam, addr, _ in CONNS:
             continue
         # The opening side's handshake may come before the kernel
         # attaches the subflow.
-        grace = unnamed_lead(joined) if ns == "c" else 0
+        lead = unnamed_lead(joined)
+        grace = lead if ns == "c" else 0
         t.diag("%s: %d leading records without data name nobody" %
-               (who, unnamed_lead(joined)))
+               (who, lead))
         t.ok(joined and named(joined, pid, role, grace),
              "%s: a second subflow joined (%d records), all its records "
              "name it%s" % (who, len(joined),
