@@ -10,6 +10,7 @@
 #include <linux/netdevice.h>
 #include <linux/sysctl.h>
 #include <linux/version.h>
+#include <net/addrconf.h>
 #include <net/net_namespace.h>
 #include <net/rtnetlink.h>
 
@@ -56,6 +57,24 @@ iptap_register_sysctl(struct net *net, const char *path,
 	return register_net_sysctl_sz(net, path, table, entries);
 #else
 	return register_net_sysctl(net, path, table);
+#endif
+}
+
+/*
+ * IPv6 must not configure @dev, registered and not yet up: no link-local
+ * address, DAD or router solicitation of its own.  6.2 added a flag for
+ * this (an enum, no macro tells); before, the device's own disable_ipv6
+ * does it, set as its sysctl would be before the device is up.
+ */
+static inline void iptap_no_addrconf(struct net_device *dev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+	dev->priv_flags |= IFF_NO_ADDRCONF;
+#elif IS_ENABLED(CONFIG_IPV6)
+	struct inet6_dev *idev = __in6_dev_get(dev);
+
+	if (idev)
+		idev->cnf.disable_ipv6 = 1;
 #endif
 }
 

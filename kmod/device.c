@@ -190,15 +190,30 @@ static int iptap_validate(struct nlattr *tb[], struct nlattr *data[],
 	return 0;
 }
 
+static const struct nla_policy iptap_policy[IFLA_IPTAP_MAX + 1] = {
+	[IFLA_IPTAP_MODE]	= NLA_POLICY_MAX(NLA_U32, IPTAP_MODE_MAX),
+};
+
 static int iptap_newlink(struct net_device *dev,
 			 struct rtnl_newlink_params *params,
 			 struct netlink_ext_ack *extack)
 {
+	struct iptap_dev *idev = netdev_priv(dev);
+	struct nlattr **data = params->data;
 	int err;
+
+	if (data && data[IFLA_IPTAP_MODE])
+		idev->mode = nla_get_u32(data[IFLA_IPTAP_MODE]);
+	/* Raw IP, as libpcap reads a device without link-layer header. */
+	if (idev->mode == IPTAP_MODE_RAW)
+		dev->type = ARPHRD_NONE;
 
 	err = register_netdevice(dev);
 	if (err)
 		return err;
+	/* IPv6 configures ARPHRD_NONE devices as it does tunnels. */
+	if (idev->mode == IPTAP_MODE_RAW)
+		iptap_no_addrconf(dev);
 
 	/* Ready for capture at once, as XNU's iptap devices are. */
 	err = dev_change_flags(dev, dev->flags | IFF_UP, extack);
@@ -209,10 +224,45 @@ static int iptap_newlink(struct net_device *dev,
 
 IPTAP_DEFINE_NEWLINK(iptap_newlink)
 
+/* Packet sockets chose how to read the device when they opened it. */
+static int iptap_changelink(struct net_device *dev, struct nlattr *tb[],
+			    struct nlattr *data[],
+			    struct netlink_ext_ack *extack)
+{
+	struct iptap_dev *idev = netdev_priv(dev);
+
+	if (data && data[IFLA_IPTAP_MODE] &&
+	    nla_get_u32(data[IFLA_IPTAP_MODE]) != idev->mode) {
+		NL_SET_ERR_MSG_ATTR(extack, data[IFLA_IPTAP_MODE],
+				    "the mode of an iptap device is set when it is created");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static size_t iptap_get_size(const struct net_device *dev)
+{
+	return nla_total_size(sizeof(u32));	/* IFLA_IPTAP_MODE */
+}
+
+static int iptap_fill_info(struct sk_buff *skb, const struct net_device *dev)
+{
+	const struct iptap_dev *idev = netdev_priv(dev);
+
+	if (nla_put_u32(skb, IFLA_IPTAP_MODE, idev->mode))
+		return -EMSGSIZE;
+	return 0;
+}
+
 struct rtnl_link_ops iptap_link_ops __read_mostly = {
 	.kind		= "iptap",
 	.priv_size	= sizeof(struct iptap_dev),
+	.maxtype	= IFLA_IPTAP_MAX,
+	.policy		= iptap_policy,
 	.setup		= iptap_setup,
 	.validate	= iptap_validate,
 	.newlink	= IPTAP_NEWLINK(iptap_newlink),
+	.changelink	= iptap_changelink,
+	.get_size	= iptap_get_size,
+	.fill_info	= iptap_fill_info,
 };

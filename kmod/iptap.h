@@ -5,6 +5,7 @@
 #ifndef _IPTAP_H
 #define _IPTAP_H
 
+#include <linux/iptap.h>
 #include <linux/list.h>
 #include <linux/llist.h>
 #include <linux/netdevice.h>
@@ -24,6 +25,7 @@ struct iptap_dev {
 	struct net_device *dev;
 	/* PIDs are shown as the device's creator sees them. */
 	struct pid_namespace *pid_ns;
+	enum iptap_mode mode;		/* what a record is; fixed */
 	struct nf_hook_ops egress_ops;	/* refuses what is written to us */
 	atomic_long_t dropped;		/* records lost to allocation failure */
 	atomic_long_t unattributed;	/* a local socket's, owner unknown */

@@ -34,7 +34,8 @@ static unsigned int iptap_hook(void *priv, struct sk_buff *skb,
 		 */
 		if (list_empty(&idev->dev->ptype_all))
 			continue;
-		if (!attributed) {
+		/* A raw IP record names no process. */
+		if (!attributed && idev->mode == IPTAP_MODE_PKTAP) {
 			iptap_attribute(skb, state, &attr);
 			attributed = true;
 		}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Building a PKTAP record from a packet and handing it to the packet
- * sockets of one iptap device.
+ * Building a record from a packet, a PKTAP record or in raw mode the bare
+ * IP packet, and handing it to the packet sockets of one iptap device.
  */
 
 #include <linux/ip.h>
@@ -211,14 +211,32 @@ static struct sk_buff *iptap_record_copy(struct sk_buff *skb)
 	return rec;
 }
 
+/* Put the PKTAP header and the address family in front of @rec. */
+static void iptap_record_pktap(struct iptap_dev *idev, struct sk_buff *rec,
+			       struct sk_buff *skb,
+			       const struct nf_hook_state *state,
+			       const struct iptap_attr *attr)
+{
+	u32 flowid = skb_get_hash(rec);	/* computed on the copy if unset */
+	__le32 af;
+
+	iptap_fill_header(skb_push(rec, IPTAP_RECORD_HLEN), skb, state, attr,
+			  idev->pid_ns, flowid, rec->tstamp);
+	if (attr->unattributed)
+		atomic_long_inc(&idev->unattributed);
+	af = cpu_to_le32(state->pf == NFPROTO_IPV4 ? IPTAP_AF_INET :
+						     IPTAP_AF_INET6);
+	memcpy(rec->data + IPTAP_PKTAP_HDR_LEN, &af, sizeof(af));
+	rec->protocol = 0;	/* a PKTAP record is no Ethernet payload */
+}
+
+/* @attr is only read by devices in PKTAP mode. */
 void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 			  const struct nf_hook_state *state,
 			  const struct iptap_attr *attr)
 {
 	struct net_device *dev = idev->dev;
 	struct sk_buff *rec;
-	__le32 af;
-	u32 flowid;
 
 	rec = iptap_record_copy(skb);
 	if (!rec) {
@@ -228,19 +246,14 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 	rec->dev = dev;
 	/* Header offsets were relative to the original's headroom. */
 	skb_reset_network_header(rec);
-	flowid = skb_get_hash(rec);	/* computed on the copy if unset */
 	/* pth_tstamp and the sockets' timestamp are the same instant. */
 	__net_timestamp(rec);
 
-	iptap_fill_header(skb_push(rec, IPTAP_RECORD_HLEN), skb, state, attr,
-			  idev->pid_ns, flowid, rec->tstamp);
-	if (attr->unattributed)
-		atomic_long_inc(&idev->unattributed);
-	af = cpu_to_le32(state->pf == NFPROTO_IPV4 ? IPTAP_AF_INET :
-						     IPTAP_AF_INET6);
-	memcpy(rec->data + IPTAP_PKTAP_HDR_LEN, &af, sizeof(af));
-
-	rec->protocol = 0;	/* a PKTAP record is no Ethernet payload */
+	if (idev->mode == IPTAP_MODE_PKTAP)
+		iptap_record_pktap(idev, rec, skb, state, attr);
+	else
+		rec->protocol = htons(state->pf == NFPROTO_IPV4 ? ETH_P_IP :
+								  ETH_P_IPV6);
 	rec->pkt_type = state->hook == NF_INET_LOCAL_OUT ? PACKET_OUTGOING :
 							   PACKET_HOST;
 	skb_reset_mac_header(rec);

@@ -27,9 +27,28 @@
  */
 #define IPTAP_ARPHRD		ARPHRD_VOID
 
-/* rtnetlink link attributes (IFLA_INFO_DATA): none so far. */
+/*
+ * What a device's packet sockets receive for each packet, chosen when
+ * the device is created:
+ *	IPTAP_MODE_PKTAP	the PKTAP record above; device type
+ *				IPTAP_ARPHRD
+ *	IPTAP_MODE_RAW		the bare IP packet, from its network header
+ *				on; device type ARPHRD_NONE, which libpcap
+ *				captures as DLT_RAW, so that tools that know
+ *				nothing of PKTAP capture and filter it
+ */
+enum iptap_mode {
+	IPTAP_MODE_PKTAP,
+	IPTAP_MODE_RAW,
+	__IPTAP_MODE_MAX,
+};
+
+#define IPTAP_MODE_MAX		(__IPTAP_MODE_MAX - 1)
+
+/* rtnetlink link attributes (IFLA_INFO_DATA) */
 enum {
 	IFLA_IPTAP_UNSPEC,
+	IFLA_IPTAP_MODE,	/* u32: enum iptap_mode, fixed at creation */
 	__IFLA_IPTAP_MAX,
 };
 
