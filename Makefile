@@ -14,9 +14,11 @@
 #                      linux-source-6.12 and selftests/debug/config
 # make demo [KERNEL=<release>]   build, boot, capture: iptap at work in
 #                      the VM, on the newest Debian 12 kernel by default
-# make tools           build the userspace tools: tools/iptapdump, and
+# make tools           build the userspace tools: tools/iptapdump,
 #                      Debian's libpcap and tcpdump with the patches in
-#                      tools/pcap-patches/ (make pcap-tools) into build/pcap/
+#                      tools/pcap-patches/ (make pcap-tools) into build/pcap/,
+#                      and ip's "type iptap" options, build/ip/link_iptap.so
+#                      (make ip-plugin, tools/ip-iptap/)
 # make deb             Debian packages iptap-dkms and iptap-tools into
 #                      build/deb/ (packaging/), checked by lintian
 # make install         for hosts without dpkg: the module for KDIR's kernel
@@ -42,7 +44,7 @@ SOURCES := Kbuild $(wildcard kmod/*.c kmod/*.h kmod/Kbuild) include/uapi/linux/i
 PCAP_TCPDUMP := $(BUILD)/pcap/root/bin/tcpdump
 
 .PHONY: all module matrix deps lint check selftests demo clean tools
-.PHONY: pcap-tools deb install uninstall dkms-install dkms-uninstall
+.PHONY: pcap-tools ip-plugin deb install uninstall dkms-install dkms-uninstall
 
 all: module
 
@@ -59,7 +61,7 @@ module:
 deps:
 	@selftests/deps.sh
 
-tools: deps pcap-tools
+tools: deps pcap-tools ip-plugin
 	$(MAKE) -C tools/iptapdump
 
 matrix: deps tools
@@ -95,9 +97,12 @@ clean:
 pcap-tools: deps
 	@tools/pcap-patches/build.sh
 
+ip-plugin: deps
+	@tools/ip-iptap/build.sh
+
 VERSION := $(shell sed -n 's/^\#define IPTAP_VERSION\t"\(.*\)"$$/\1/p' kmod/iptap.h)
 
-deb: pcap-tools
+deb: pcap-tools ip-plugin
 	@VERSION=$(VERSION) SOURCES="$(SOURCES)" packaging/build-deb.sh
 
 PREFIX ?= /usr/local

@@ -8,9 +8,11 @@
 # The package tree, build/deb/iptap-VERSION/, holds the project's files
 # the packages need and packaging/debian/ as debian/.  The patched
 # tcpdump is built first by tools/pcap-patches/build.sh (make pcap-tools)
-# and found by debian/rules through IPTAP_PCAP_ROOT.  The Makefile passes
-# VERSION, the module's (IPTAP_VERSION in kmod/iptap.h), which
-# debian/changelog must agree with, and SOURCES, the module's files.
+# and found by debian/rules through IPTAP_PCAP_ROOT; ip's plugin is
+# built by tools/ip-iptap/build.sh (make ip-plugin) and found through
+# IPTAP_IP_PLUGIN.  The Makefile passes VERSION, the module's
+# (IPTAP_VERSION in kmod/iptap.h), which debian/changelog must agree
+# with, and SOURCES, the module's files.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +40,7 @@ cp -p "$here/dkms.conf" "$tree/debian/iptap-dkms.dkms"
 
 cd "$tree"
 IPTAP_PCAP_ROOT=$root/build/pcap/root \
+	IPTAP_IP_PLUGIN=$root/build/ip/link_iptap.so \
 	dpkg-buildpackage -b --no-sign >"$out/build.log" 2>&1 || {
 	tail -30 "$out/build.log" >&2
 	echo "deb: dpkg-buildpackage failed (log: $out/build.log)" >&2

@@ -45,7 +45,8 @@ contains "$deb/iptap-dkms_${version}_all.deb" "$src/dkms.conf" "$src/Kbuild" \
 	/usr/share/man/man4/iptap.4.gz
 contains "$deb/iptap-tools_${version}_amd64.deb" /usr/bin/tcpdump \
 	/usr/sbin/iptapdump /usr/share/man/man8/iptapdump.8.gz \
-	/usr/share/man/man8/tcpdump.8.gz
+	/usr/share/man/man8/tcpdump.8.gz \
+	/usr/lib/x86_64-linux-gnu/ip/link_iptap.so
 conf=$(mktemp -d)
 dpkg-deb -x "$deb/iptap-dkms_${version}_all.deb" "$conf"
 grep -qx "PACKAGE_VERSION=\"$version\"" "$conf$src/dkms.conf"

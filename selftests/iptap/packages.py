@@ -130,6 +130,13 @@ t.ok(len(re.findall(r"\bping\b", out_dump)) >= 4,
 stop(tcpd)
 stop(dump)
 
+# Debian's own ip finds the package's plugin in its library directory.
+r = sh("ip -n a link add web0 type iptap mode raw && "
+       "ip -n a -d link show web0", check=False)
+t.ok(r.returncode == 0 and "iptap mode raw" in r.stdout,
+     "the installed ip: link add ... type iptap mode raw, and -d shows it",
+     r.stdout + r.stderr)
+
 pages = sh("man -w iptap iptapdump tcpdump", check=False)
 want = ["/usr/share/man/man4/iptap.4.gz",
         "/usr/share/man/man8/iptapdump.8.gz",

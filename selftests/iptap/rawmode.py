@@ -171,6 +171,35 @@ if os.access(TCPDUMP, os.X_OK):
 else:
     t.ok(True, "# SKIP %s is not built (make pcap-tools)" % TCPDUMP)
 
+# ip, with the plugin of tools/ip-iptap.
+IP = "IP_LIB_DIR=%s ip" % os.path.join(ROOT, "build", "ip")
+if os.path.isfile(os.path.join(ROOT, "build", "ip", "link_iptap.so")):
+    r = sh("%s -n a link add web0 type iptap mode raw" % IP, check=False)
+    t.ok(r.returncode == 0 and mode("web0") == rtnl.MODE_RAW,
+         "ip link add web0 type iptap mode raw", r.stderr)
+    r = sh("%s -n a link add web1 type iptap mode pktap" % IP, check=False)
+    t.ok(r.returncode == 0 and mode("web1") == rtnl.MODE_PKTAP,
+         "ip link add web1 type iptap mode pktap", r.stderr)
+    show = sh("%s -n a -d link show" % IP).stdout
+    t.ok(re.search(r"web0:.*\n.*link/none.*\n\s+iptap mode raw ", show) and
+         re.search(r"web1:.*\n.*link/void.*\n\s+iptap mode pktap ", show),
+         "ip -d link show prints each device's mode", show)
+    js = sh("%s -n a -d -j link show web0" % IP).stdout
+    t.ok('"info_kind":"iptap","info_data":{"mode":"raw"}' in js,
+         "and so does its JSON", js)
+    r = sh("%s -n a link set web0 type iptap mode pktap" % IP, check=False)
+    t.ok(r.returncode != 0 and "set when it is created" in r.stderr,
+         "ip link set ... mode pktap: the kernel's refusal is shown",
+         r.stderr)
+    r = sh("%s -n a link add web2 type iptap mode tun" % IP, check=False)
+    t.ok(r.returncode != 0 and '"pktap" or "raw"' in r.stderr and
+         not exists("web2"), "a mode ip does not know is refused", r.stderr)
+    r = sh("%s link help iptap" % IP, check=False)
+    t.ok("mode { pktap | raw }" in r.stdout + r.stderr,
+         "ip link help iptap", r.stdout + r.stderr)
+else:
+    t.ok(True, "# SKIP build/ip/link_iptap.so is not built (make ip-plugin)")
+
 sh("ip -n a link del raw0")
 t.ok(not exists("raw0"), "and the device goes")
 t.done()

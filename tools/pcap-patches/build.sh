@@ -14,10 +14,9 @@
 # is built), so it never uses the system's libpcap, which stays as it is.
 #
 # The sources come from Debian's archive through a private apt
-# configuration (build/apt/): the system's own sources and package lists
-# are not touched.  The versions are those of the installed binary
-# packages (libpcap0.8, tcpdump), or of the candidates when none is
-# installed.  A tree is extracted and patched again whenever the patch
+# configuration (tools/debsrc.sh).  The versions are those of the
+# installed binary packages (libpcap0.8, tcpdump), or of the candidates
+# when none is installed.  A tree is extracted and patched again whenever the patch
 # set or the source version changes; otherwise the build is incremental.
 
 set -euo pipefail
@@ -26,10 +25,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=$root/build/pcap
 apt=$root/build/apt
+src=$out/src
 prefix=$out/root
 jobs=${JOBS:-$(nproc)}
 
 log() { echo "pcap-tools: $*" >&2; }
+
+# shellcheck source=tools/debsrc.sh
+. "$root/tools/debsrc.sh"
 
 deps() {
 	local pkgs=(build-essential dpkg-dev bison flex libssl-dev) missing=() p
@@ -42,60 +45,6 @@ deps() {
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--no-install-recommends "${missing[@]}" >/dev/null
-}
-
-# apt-get with a private configuration: deb-src entries for the suites
-# the system's own sources use, lists and cache under build/apt/.
-papt() {
-	apt-get -o Dir::Etc::SourceList=/dev/null \
-		-o Dir::Etc::SourceParts="$apt/sources.list.d" \
-		-o Dir::State::Lists="$apt/lists" \
-		-o Dir::Cache="$apt/cache" \
-		-o APT::Sandbox::User=root "$@"
-}
-
-apt_setup() {
-	mkdir -p "$apt/sources.list.d" "$apt/lists/partial" \
-		"$apt/cache/archives/partial"
-	local list=$apt/sources.list.d/debian-src.list
-	# The archive and suites the system's Debian sources name.
-	local lines
-	# shellcheck disable=SC2016 # apt's own $(...) placeholders
-	lines=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' \
-			'Created-By: Packages' 2>/dev/null |
-		grep -E '://[^ ]*debian' | sort -u |
-		awk '{ print "deb-src " $1 " " $2 " main" }')
-	[ -n "$lines" ] || lines="deb-src http://deb.debian.org/debian bookworm main"
-	if [ ! -f "$list" ] || [ "$(cat "$list")" != "$lines" ]; then
-		echo "$lines" >"$list"
-		rm -f "$apt/updated"
-	fi
-	if [ ! -f "$apt/updated" ]; then
-		log "apt-get update (private source lists in $apt)"
-		papt -qq update
-		touch "$apt/updated"
-	fi
-}
-
-# version SOURCE BINARY: the version of BINARY installed, else its candidate
-version() {
-	local v
-	v=$(dpkg-query -W -f='${Version}' "$2" 2>/dev/null || true)
-	[ -n "$v" ] || v=$(apt-cache policy "$2" | sed -n 's/^ *Candidate: //p')
-	echo "$v"
-}
-
-# fetch SOURCE VERSION: the .dsc file of the source package, downloaded
-# once into build/pcap/src/.
-fetch() {
-	local dsc=$out/src/${1}_${2#*:}.dsc
-	if [ ! -f "$dsc" ]; then
-		apt_setup
-		mkdir -p "$out/src"
-		log "apt-get source --download-only $1=$2"
-		(cd "$out/src" && papt -qq source --download-only "$1=$2") >&2
-	fi
-	echo "$dsc"
 }
 
 # prepare NAME DSC: extract the source package into build/pcap/NAME

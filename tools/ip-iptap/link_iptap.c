@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * link_iptap.so: "ip link ... type iptap" options for iproute2.
+ *
+ * ip loads it from its library directory (or $IP_LIB_DIR) the first time
+ * a command names the iptap link kind, and finds iptap_link_util in it.
+ * struct link_util and the helpers used here are iproute2's own, so the
+ * plugin is built against the source of the iproute2 it is loaded by
+ * (tools/ip-iptap/build.sh).
+ */
+
+#include <stdio.h>
+#include <string.h>
+#include <linux/iptap.h>
+
+#include "utils.h"
+#include "ip_common.h"
+
+/* iproute2's callbacks take arguments that iptap has no use for. */
+#define unused __attribute__((unused))
+
+static const char * const iptap_modes[] = {
+	[IPTAP_MODE_PKTAP]	= "pktap",
+	[IPTAP_MODE_RAW]	= "raw",
+};
+
+static void iptap_explain(FILE *f)
+{
+	fprintf(f,
+		"Usage: ... iptap [ mode { pktap | raw } ]\n"
+		"\n"
+		"mode pktap: each packet comes with a PKTAP header naming its\n"
+		"            interface, direction and process (the default)\n"
+		"mode raw:   the bare IP packets, for tools that know nothing\n"
+		"            of PKTAP; the mode is set when the device is created\n");
+}
+
+static int iptap_parse_mode(const char *arg, __u32 *mode)
+{
+	__u32 i;
+
+	for (i = 0; i < sizeof(iptap_modes) / sizeof(iptap_modes[0]); i++) {
+		if (strcmp(arg, iptap_modes[i]) == 0) {
+			*mode = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int iptap_parse_opt(unused struct link_util *lu, int argc, char **argv,
+			   struct nlmsghdr *n)
+{
+	__u32 mode;
+
+	while (argc > 0) {
+		if (strcmp(*argv, "mode") == 0) {
+			NEXT_ARG();
+			if (iptap_parse_mode(*argv, &mode))
+				invarg("mode must be \"pktap\" or \"raw\"", *argv);
+			addattr32(n, 1024, IFLA_IPTAP_MODE, mode);
+		} else if (strcmp(*argv, "help") == 0) {
+			iptap_explain(stderr);
+			return -1;
+		} else {
+			fprintf(stderr, "iptap: unknown option \"%s\"?\n",
+				*argv);
+			iptap_explain(stderr);
+			return -1;
+		}
+		argc--, argv++;
+	}
+	return 0;
+}
+
+static void iptap_print_opt(unused struct link_util *lu, unused FILE *f,
+			    struct rtattr *tb[])
+{
+	__u32 mode;
+
+	if (!tb || !tb[IFLA_IPTAP_MODE] ||
+	    RTA_PAYLOAD(tb[IFLA_IPTAP_MODE]) < sizeof(__u32))
+		return;
+	mode = rta_getattr_u32(tb[IFLA_IPTAP_MODE]);
+	if (mode < sizeof(iptap_modes) / sizeof(iptap_modes[0]))
+		print_string(PRINT_ANY, "mode", "mode %s ", iptap_modes[mode]);
+	else
+		print_uint(PRINT_ANY, "mode", "mode %u ", mode);
+}
+
+static void iptap_print_help(unused struct link_util *lu, unused int argc,
+			     unused char **argv, FILE *f)
+{
+	iptap_explain(f);
+}
+
+struct link_util iptap_link_util = {
+	.id		= "iptap",
+	.maxattr	= IFLA_IPTAP_MAX,
+	.parse_opt	= iptap_parse_opt,
+	.print_opt	= iptap_print_opt,
+	.print_help	= iptap_print_help,
+};
