@@ -74,7 +74,7 @@ static inline void iptap_no_addrconf(struct net_device *dev)
 	struct inet6_dev *idev = __in6_dev_get(dev);
 
 	if (idev)
-		idev->cnf.disable_ipv6 = 1;
+		WRITE_ONCE(idev->cnf.disable_ipv6, 1);
 #endif
 }
 

@@ -191,6 +191,7 @@ static int iptap_validate(struct nlattr *tb[], struct nlattr *data[],
 }
 
 static const struct nla_policy iptap_policy[IFLA_IPTAP_MAX + 1] = {
+	[IFLA_IPTAP_UNSPEC]	= { .strict_start_type = IFLA_IPTAP_MODE },
 	[IFLA_IPTAP_MODE]	= NLA_POLICY_MAX(NLA_U32, IPTAP_MODE_MAX),
 };
 

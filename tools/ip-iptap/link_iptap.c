@@ -39,7 +39,7 @@ static int iptap_parse_mode(const char *arg, __u32 *mode)
 {
 	__u32 i;
 
-	for (i = 0; i < sizeof(iptap_modes) / sizeof(iptap_modes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(iptap_modes); i++) {
 		if (strcmp(arg, iptap_modes[i]) == 0) {
 			*mode = i;
 			return 0;
@@ -82,7 +82,7 @@ static void iptap_print_opt(unused struct link_util *lu, unused FILE *f,
 	    RTA_PAYLOAD(tb[IFLA_IPTAP_MODE]) < sizeof(__u32))
 		return;
 	mode = rta_getattr_u32(tb[IFLA_IPTAP_MODE]);
-	if (mode < sizeof(iptap_modes) / sizeof(iptap_modes[0]))
+	if (mode < ARRAY_SIZE(iptap_modes))
 		print_string(PRINT_ANY, "mode", "mode %s ", iptap_modes[mode]);
 	else
 		print_uint(PRINT_ANY, "mode", "mode %u ", mode);

@@ -183,9 +183,10 @@ enum {
 	DEV_OK,
 	DEV_NONE,			/* no such device */
 	DEV_NOT_IPTAP,			/* exists, no iptap sysfs group */
+	DEV_RAW,			/* an iptap device in raw mode */
 };
 
-/* Whether dev exists and is an iptap device. */
+/* Whether dev exists and is an iptap device of PKTAP records. */
 int dev_check(const char *dev);
 /*
  * Open a socket on dev with filter f (may be empty) and a ring of about

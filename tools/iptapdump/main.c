@@ -408,6 +408,9 @@ int main(int argc, char **argv)
 	case DEV_NOT_IPTAP:
 		die("%s: not an iptap device (no /sys/class/net/%s/iptap)",
 		    o.dev, o.dev);
+	case DEV_RAW:
+		die("%s: an iptap device in raw mode: its packets come without "
+		    "PKTAP header (capture it with tcpdump)", o.dev);
 	default:
 		break;
 	}

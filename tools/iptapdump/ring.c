@@ -53,9 +53,26 @@ static int driver_is_iptap(const char *dev)
 	return !rc && !strcmp(info.driver, "iptap");
 }
 
+/* Records are PKTAP ones on a device of IPTAP_ARPHRD, not in raw mode. */
+static int is_pktap(const char *dev)
+{
+	struct ifreq ifr;
+	int fd, rc;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	rc = ioctl(fd, SIOCGIFHWADDR, &ifr);
+	close(fd);
+	return !rc && ifr.ifr_hwaddr.sa_family == IPTAP_ARPHRD;
+}
+
 int dev_check(const char *dev)
 {
 	char path[64 + IFNAMSIZ];
+	int iptap;
 
 	if (!dev[0] || strlen(dev) >= IFNAMSIZ || strchr(dev, '/') ||
 	    !if_nametoindex(dev))
@@ -63,13 +80,17 @@ int dev_check(const char *dev)
 	snprintf(path, sizeof(path), "/sys/class/net/%s", dev);
 	if (is_dir(path)) {
 		snprintf(path, sizeof(path), "/sys/class/net/%s/iptap", dev);
-		return is_dir(path) ? DEV_OK : DEV_NOT_IPTAP;
+		iptap = is_dir(path);
+	} else {
+		/*
+		 * sysfs shows the network namespace it was mounted in: when
+		 * that is not ours, ask the driver's name instead.
+		 */
+		iptap = driver_is_iptap(dev);
 	}
-	/*
-	 * sysfs shows the network namespace it was mounted in: when that is
-	 * not ours, ask the driver's name instead.
-	 */
-	return driver_is_iptap(dev) ? DEV_OK : DEV_NOT_IPTAP;
+	if (!iptap)
+		return DEV_NOT_IPTAP;
+	return is_pktap(dev) ? DEV_OK : DEV_RAW;
 }
 
 __attribute__((format(printf, 3, 4)))

@@ -4,7 +4,8 @@
  * network namespace, each preceded by an Apple PKTAP header naming the
  * interface, the direction and the owning process.
  *
- * A packet socket bound to an iptap device receives, for every packet,
+ * A packet socket bound to an iptap device in PKTAP mode (the default,
+ * see enum iptap_mode) receives, for every packet,
  *
  *	struct iptap_pktap_hdr		156 bytes, little-endian
  *	__le32 address family		IPTAP_AF_INET or IPTAP_AF_INET6
@@ -23,7 +24,8 @@
  * kernel's lockdep class table and IPv6 does not autoconfigure it, so an
  * iptap device never gets addresses or sends MLD/DAD of its own.  Tools
  * recognise an iptap device by its sysfs "iptap" group or its ethtool
- * driver name, not by this type, which other devices may share.
+ * driver name, not by this type, which other devices may share; one of
+ * this type delivers PKTAP records, one in raw mode is ARPHRD_NONE.
  */
 #define IPTAP_ARPHRD		ARPHRD_VOID
 
