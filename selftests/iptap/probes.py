@@ -94,7 +94,7 @@ time.sleep(1)
 t.eq(probes(), EVENTS, "device, no capture, traffic: event probes only")
 
 with Capture(ns="a") as cap:
-    t.ok(wait_for(recv_armed, 5),
+    t.ok(wait_for(recv_armed, 15),
          "capture getting records: receive hook armed", probes())
     t.ok(len(cap.read(0.3)) > 0, "the capture gets records")
     t.ok("security_socket_sendmsg" not in probes(), "no probe on sends")
@@ -122,8 +122,15 @@ t.ok(wait_for(recv_disarmed, 12),
 t.eq(probes(), EVENTS, "no capture: event probes stay with the device")
 
 with Capture(ns="a") as cap:
-    t.ok(wait_for(recv_armed, 5),
-         "a new capture arms the receive hook again", probes())
+    # Within seconds.  Once (CI, debug PREEMPT_RT guest under TCG) it was
+    # not seen within 5 s, for a reason not known yet: the diagnostics
+    # say whether records came and what the module last logged.
+    armed = wait_for(recv_armed, 15)
+    t.ok(armed, "a new capture arms the receive hook again",
+         None if armed else "probes %s; %d records; ping flood %s; log %s" % (
+             probes(), len(cap.read(0.3)),
+             "running" if flood.poll() is None else "ended",
+             recv_said()[-3:]))
 stop(flood)
 
 sh("ip -n a link del iptap0")
