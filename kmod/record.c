@@ -160,10 +160,11 @@ static void iptap_record_lost(struct iptap_dev *idev)
 }
 
 /*
- * A private copy of @skb with room for our header in front, carrying
- * none of the original's metadata but its flow hash.
+ * A private copy of @skb with @headroom bytes in front for our header,
+ * carrying none of the original's metadata but its flow hash.
  */
-static struct sk_buff *iptap_record_copy(struct sk_buff *skb)
+static struct sk_buff *iptap_record_copy(struct sk_buff *skb,
+					 unsigned int headroom)
 {
 	struct sk_buff *rec;
 
@@ -172,10 +173,10 @@ static struct sk_buff *iptap_record_copy(struct sk_buff *skb)
 	 * cheaper than copying the skb, whose metadata we would then drop.
 	 */
 	if (!skb_is_nonlinear(skb)) {
-		rec = alloc_skb(IPTAP_RECORD_HLEN + skb->len, GFP_ATOMIC);
+		rec = alloc_skb(headroom + skb->len, GFP_ATOMIC);
 		if (!rec)
 			return NULL;
-		skb_reserve(rec, IPTAP_RECORD_HLEN);
+		skb_reserve(rec, headroom);
 		skb_put_data(rec, skb->data, skb->len);
 		/* What skb_get_hash() below needs to find the same hash. */
 		rec->protocol = skb->protocol;
@@ -188,7 +189,7 @@ static struct sk_buff *iptap_record_copy(struct sk_buff *skb)
 	 * is copied, as pushing into a clone would write into the
 	 * original's head.
 	 */
-	rec = __pskb_copy_fclone(skb, IPTAP_RECORD_HLEN, GFP_ATOMIC, false);
+	rec = __pskb_copy_fclone(skb, headroom, GFP_ATOMIC, false);
 	if (!rec)
 		return NULL;
 
@@ -238,7 +239,9 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 	struct net_device *dev = idev->dev;
 	struct sk_buff *rec;
 
-	rec = iptap_record_copy(skb);
+	/* A raw record is the packet alone. */
+	rec = iptap_record_copy(skb, idev->mode == IPTAP_MODE_PKTAP ?
+				     IPTAP_RECORD_HLEN : 0);
 	if (!rec) {
 		iptap_record_lost(idev);
 		return;

@@ -10,7 +10,8 @@
 # is compiled against the headers of Debian's iproute2 source package of
 # the installed version (fetched by tools/debsrc.sh into build/ip/src/,
 # extracted into build/ip/iproute2/); the Debian package that ships it
-# depends on that upstream version.
+# depends on that upstream version, which is written to
+# build/ip/link_iptap.so.iproute2.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,4 +56,6 @@ if [ -n "$missing" ]; then
 	exit 1
 fi
 mv "$out/link_iptap.so.new" "$out/link_iptap.so"
+# What the Debian package depends on (packaging/debian/rules).
+echo "$ver" >"$out/link_iptap.so.iproute2"
 log "built $out/link_iptap.so against iproute2 $ver"

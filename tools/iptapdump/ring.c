@@ -35,38 +35,37 @@ static int is_dir(const char *path)
 	return !stat(path, &st) && S_ISDIR(st.st_mode);
 }
 
-/* Ask ethtool which driver dev has. */
-static int driver_is_iptap(const char *dev)
+/* ioctl() request req on dev with ifr, whose name it sets; 0 on success. */
+static int dev_ioctl(const char *dev, unsigned long req, struct ifreq *ifr)
 {
-	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
-	struct ifreq ifr;
 	int fd, rc;
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return 0;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	ifr.ifr_data = (void *)&info;
-	rc = ioctl(fd, SIOCETHTOOL, &ifr);
+		return -1;
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", dev);
+	rc = ioctl(fd, req, ifr);
 	close(fd);
-	return !rc && !strcmp(info.driver, "iptap");
+	return rc;
+}
+
+/* Ask ethtool which driver dev has. */
+static int driver_is_iptap(const char *dev)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { .ifr_data = (void *)&info };
+
+	return !dev_ioctl(dev, SIOCETHTOOL, &ifr) &&
+	       !strcmp(info.driver, "iptap");
 }
 
 /* Records are PKTAP ones on a device of IPTAP_ARPHRD, not in raw mode. */
 static int is_pktap(const char *dev)
 {
-	struct ifreq ifr;
-	int fd, rc;
+	struct ifreq ifr = { 0 };
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	rc = ioctl(fd, SIOCGIFHWADDR, &ifr);
-	close(fd);
-	return !rc && ifr.ifr_hwaddr.sa_family == IPTAP_ARPHRD;
+	return !dev_ioctl(dev, SIOCGIFHWADDR, &ifr) &&
+	       ifr.ifr_hwaddr.sa_family == IPTAP_ARPHRD;
 }
 
 int dev_check(const char *dev)
