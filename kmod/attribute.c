@@ -72,6 +72,14 @@ static void iptap_attr_from_owner(struct iptap_attr *a,
 	}
 }
 
+/* @sk, a process's socket, is the packet's: selectors look at it. */
+static void iptap_attr_sock(struct iptap_attr *a, struct sock *sk)
+{
+	a->sock = true;
+	a->uid = READ_ONCE(sk->sk_uid);
+	a->cgroup = iptap_sock_cgroup(sk);
+}
+
 /* The full socket a packet belongs to, if any. */
 static struct sock *iptap_full_sock(struct sock *sk)
 {
@@ -105,7 +113,8 @@ enum iptap_subflow {
  */
 static enum iptap_subflow iptap_owner_of_subflow(struct iptap_owners *owners,
 						 struct sock *ssk,
-						 const struct iptap_owner **o)
+						 const struct iptap_owner **o,
+						 struct iptap_attr *a)
 {
 	struct socket *sock = READ_ONCE(ssk->sk_socket);
 	struct sock *msk = sock ? READ_ONCE(sock->sk) : NULL;
@@ -116,6 +125,7 @@ static enum iptap_subflow iptap_owner_of_subflow(struct iptap_owners *owners,
 	}
 	if (!iptap_sock_is_mptcp(msk))
 		return IPTAP_SUBFLOW_KERNEL;
+	iptap_attr_sock(a, msk);
 	*o = iptap_owner_of_mptcp(owners, sock, msk);
 	if (!*o)	/* closed meanwhile, or not recorded */
 		*o = iptap_owner_of_sock(owners, ssk);
@@ -130,7 +140,7 @@ static void iptap_attribute_subflow(struct sock *ssk,
 	const struct iptap_owner *o;
 
 	iptap_owners_settle(owners);
-	switch (iptap_owner_of_subflow(owners, ssk, &o)) {
+	switch (iptap_owner_of_subflow(owners, ssk, &o, a)) {
 	case IPTAP_SUBFLOW_KERNEL:
 		return;
 	case IPTAP_SUBFLOW_DETACHED:
@@ -196,6 +206,7 @@ static void iptap_attribute_out(struct sk_buff *skb,
 			iptap_attribute_kernel(sk, owners, a);
 		return;
 	}
+	iptap_attr_sock(a, sk);
 	iptap_owners_settle(owners);
 	o = iptap_owner_of_sock(owners, sk);
 
@@ -298,6 +309,7 @@ static void iptap_attribute_in(struct sk_buff *skb,
 	if (iptap_sock_bound_any(sk) && !iptap_is_local(skb, state))
 		goto put;
 	if (iptap_sock_is_user_ip(sk)) {
+		iptap_attr_sock(a, sk);
 		/* After the lookup: the socket may have just been bound. */
 		iptap_owners_settle(owners);
 		iptap_attr_from_owner(a, iptap_owner_of_sock(owners, sk));

@@ -88,6 +88,7 @@ static void iptap_dev_free(struct net_device *dev)
 	struct iptap_dev *idev = netdev_priv(dev);
 
 	put_pid_ns(idev->pid_ns);
+	iptap_select_release(&idev->select);
 }
 
 static void iptap_get_stats64(struct net_device *dev,
@@ -179,6 +180,35 @@ static void iptap_setup(struct net_device *dev)
 	iptap_set_lltx_netns_local(dev);
 }
 
+static const struct nla_policy iptap_policy[IFLA_IPTAP_MAX + 1] = {
+	[IFLA_IPTAP_UNSPEC]	= { .strict_start_type = IFLA_IPTAP_MODE },
+	[IFLA_IPTAP_MODE]	= NLA_POLICY_MAX(NLA_U32, IPTAP_MODE_MAX),
+	[IFLA_IPTAP_CGROUP]	= { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+	[IFLA_IPTAP_UID]	= { .type = NLA_U32 },
+	[IFLA_IPTAP_PID]	= NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+/*
+ * The core parses IFLA_INFO_DATA leniently, skipping attributes beyond
+ * the policy's; an attribute iptap does not know is a request it cannot
+ * honour, so check the data strictly here.
+ */
+static int iptap_validate_data(struct nlattr *tb[],
+			       struct netlink_ext_ack *extack)
+{
+	struct nlattr *linkinfo[IFLA_INFO_MAX + 1];
+	int err;
+
+	if (!tb[IFLA_LINKINFO])
+		return 0;
+	err = nla_parse_nested_deprecated(linkinfo, IFLA_INFO_MAX,
+					  tb[IFLA_LINKINFO], NULL, extack);
+	if (err || !linkinfo[IFLA_INFO_DATA])
+		return err;
+	return nla_validate_nested(linkinfo[IFLA_INFO_DATA], IFLA_IPTAP_MAX,
+				   iptap_policy, extack);
+}
+
 static int iptap_validate(struct nlattr *tb[], struct nlattr *data[],
 			  struct netlink_ext_ack *extack)
 {
@@ -187,13 +217,8 @@ static int iptap_validate(struct nlattr *tb[], struct nlattr *data[],
 				    "iptap devices have no link-layer address");
 		return -EINVAL;
 	}
-	return 0;
+	return iptap_validate_data(tb, extack);
 }
-
-static const struct nla_policy iptap_policy[IFLA_IPTAP_MAX + 1] = {
-	[IFLA_IPTAP_UNSPEC]	= { .strict_start_type = IFLA_IPTAP_MODE },
-	[IFLA_IPTAP_MODE]	= NLA_POLICY_MAX(NLA_U32, IPTAP_MODE_MAX),
-};
 
 static int iptap_newlink(struct net_device *dev,
 			 struct rtnl_newlink_params *params,
@@ -208,10 +233,17 @@ static int iptap_newlink(struct net_device *dev,
 	/* Raw IP, as libpcap reads a device without link-layer header. */
 	if (idev->mode == IPTAP_MODE_RAW)
 		dev->type = ARPHRD_NONE;
-
-	err = register_netdevice(dev);
+	/* Before registration: the device never records more. */
+	err = iptap_select_parse(&idev->select, data, extack);
 	if (err)
 		return err;
+
+	err = register_netdevice(dev);
+	if (err) {
+		/* Unless a failure after ndo_init already has. */
+		iptap_select_release(&idev->select);
+		return err;
+	}
 	/* IPv6 configures ARPHRD_NONE devices as it does tunnels. */
 	if (idev->mode == IPTAP_MODE_RAW)
 		iptap_no_addrconf(dev);
@@ -225,17 +257,29 @@ static int iptap_newlink(struct net_device *dev,
 
 IPTAP_DEFINE_NEWLINK(iptap_newlink)
 
-/* Packet sockets chose how to read the device when they opened it. */
+/*
+ * Packet sockets chose how to read the device when they opened it, and
+ * what a capture holds is what the device was created for.
+ */
 static int iptap_changelink(struct net_device *dev, struct nlattr *tb[],
 			    struct nlattr *data[],
 			    struct netlink_ext_ack *extack)
 {
 	struct iptap_dev *idev = netdev_priv(dev);
+	struct nlattr *changed;
 
-	if (data && data[IFLA_IPTAP_MODE] &&
+	if (!data)
+		return 0;
+	if (data[IFLA_IPTAP_MODE] &&
 	    nla_get_u32(data[IFLA_IPTAP_MODE]) != idev->mode) {
 		NL_SET_ERR_MSG_ATTR(extack, data[IFLA_IPTAP_MODE],
 				    "the mode of an iptap device is set when it is created");
+		return -EOPNOTSUPP;
+	}
+	changed = iptap_select_changed(&idev->select, data);
+	if (changed) {
+		NL_SET_ERR_MSG_ATTR(extack, changed,
+				    "the selectors of an iptap device are set when it is created");
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -243,7 +287,10 @@ static int iptap_changelink(struct net_device *dev, struct nlattr *tb[],
 
 static size_t iptap_get_size(const struct net_device *dev)
 {
-	return nla_total_size(sizeof(u32));	/* IFLA_IPTAP_MODE */
+	const struct iptap_dev *idev = netdev_priv(dev);
+
+	return nla_total_size(sizeof(u32)) +	/* IFLA_IPTAP_MODE */
+	       iptap_select_size(&idev->select);
 }
 
 static int iptap_fill_info(struct sk_buff *skb, const struct net_device *dev)
@@ -252,7 +299,7 @@ static int iptap_fill_info(struct sk_buff *skb, const struct net_device *dev)
 
 	if (nla_put_u32(skb, IFLA_IPTAP_MODE, idev->mode))
 		return -EMSGSIZE;
-	return 0;
+	return iptap_select_fill(skb, &idev->select);
 }
 
 struct rtnl_link_ops iptap_link_ops __read_mostly = {

@@ -19,6 +19,21 @@
 
 #define IPTAP_VERSION	"0.1.0"
 
+/*
+ * What a device records, by the socket a packet belongs to (select.c);
+ * fixed at creation.  Each selector not given matches every packet.
+ */
+struct iptap_select {
+	bool active;			/* any selector given */
+	char *cgroup_path;		/* as given; NULL: any cgroup */
+	struct cgroup *cgroup;		/* it and its descendants */
+	bool has_uid;
+	kuid_t uid;			/* the socket's owner */
+	u32 uid_nr;			/* as given */
+	struct pid *pid;		/* a thread group; NULL: any */
+	u32 pid_nr;			/* as given */
+};
+
 /* Private part of an iptap net_device. */
 struct iptap_dev {
 	struct list_head list;		/* in iptap_net::devices */
@@ -26,6 +41,7 @@ struct iptap_dev {
 	/* PIDs are shown as the device's creator sees them. */
 	struct pid_namespace *pid_ns;
 	enum iptap_mode mode;		/* what a record is; fixed */
+	struct iptap_select select;	/* which packets it records */
 	struct nf_hook_ops egress_ops;	/* refuses what is written to us */
 	atomic_long_t dropped;		/* records lost to allocation failure */
 	atomic_long_t unattributed;	/* a local socket's, owner unknown */
@@ -63,6 +79,10 @@ struct iptap_attr {
 	const struct iptap_proc *creator;	/* NULL: same as last */
 	bool unattributed;	/* a process's socket, whose owner is unknown */
 	struct iptap_proc cur;	/* storage when last is the running task */
+	/* The process's socket the packet belongs to, if any. */
+	bool sock;		/* false: none; uid and cgroup unset */
+	kuid_t uid;		/* its owner */
+	struct cgroup *cgroup;	/* its cgroup v2, NULL without one */
 };
 
 /* Per network namespace state. */
@@ -127,6 +147,16 @@ static inline void iptap_comm_copy(char *comm, const struct task_struct *leader)
 	strscpy_pad(comm, leader->comm, TASK_COMM_LEN);
 }
 
+/* The cgroup v2 of @sk, which the socket holds; NULL if not kept. */
+static inline struct cgroup *iptap_sock_cgroup(struct sock *sk)
+{
+#ifdef CONFIG_SOCK_CGROUP_DATA
+	return sock_cgroup_ptr(&sk->sk_cgrp_data);
+#else
+	return NULL;
+#endif
+}
+
 /* device.c */
 extern struct rtnl_link_ops iptap_link_ops;
 
@@ -140,6 +170,17 @@ unsigned int iptap_tap_count(struct net_device *dev);
 void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 			  const struct nf_hook_state *state,
 			  const struct iptap_attr *attr);
+
+/* select.c */
+int iptap_select_parse(struct iptap_select *sel, struct nlattr *data[],
+		       struct netlink_ext_ack *extack);
+void iptap_select_release(struct iptap_select *sel);
+struct nlattr *iptap_select_changed(const struct iptap_select *sel,
+				    struct nlattr *data[]);
+bool iptap_select_match(const struct iptap_select *sel,
+			const struct iptap_attr *a);
+size_t iptap_select_size(const struct iptap_select *sel);
+int iptap_select_fill(struct sk_buff *skb, const struct iptap_select *sel);
 
 /* attribute.c */
 void iptap_attribute(struct sk_buff *skb, const struct nf_hook_state *state,

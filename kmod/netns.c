@@ -34,11 +34,15 @@ static unsigned int iptap_hook(void *priv, struct sk_buff *skb,
 		 */
 		if (list_empty(&idev->dev->ptype_all))
 			continue;
-		/* A raw IP record names no process. */
-		if (!attributed && idev->mode == IPTAP_MODE_PKTAP) {
+		/* A raw IP record names no process, but selectors need it. */
+		if (!attributed && (idev->mode == IPTAP_MODE_PKTAP ||
+				    idev->select.active)) {
 			iptap_attribute(skb, state, &attr);
 			attributed = true;
 		}
+		if (idev->select.active &&
+		    !iptap_select_match(&idev->select, &attr))
+			continue;
 		iptap_record_deliver(idev, skb, state, &attr);
 	}
 	if (attributed)

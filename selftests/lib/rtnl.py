@@ -32,6 +32,9 @@ IFLA_INFO_DATA = 2
 NLA_F_NESTED = 0x8000
 
 IFLA_IPTAP_MODE = 1
+IFLA_IPTAP_CGROUP = 2
+IFLA_IPTAP_UID = 3
+IFLA_IPTAP_PID = 4
 MODE_PKTAP = 0
 MODE_RAW = 1
 
@@ -51,6 +54,10 @@ def attr(kind, payload):
 
 def u32(kind, value):
     return attr(kind, struct.pack("=I", value))
+
+
+def string(kind, value):
+    return attr(kind, value.encode() + b"\0")
 
 
 def parse_attrs(data):

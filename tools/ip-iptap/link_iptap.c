@@ -9,6 +9,7 @@
  * (tools/ip-iptap/build.sh).
  */
 
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/iptap.h>
@@ -27,12 +28,20 @@ static const char * const iptap_modes[] = {
 static void iptap_explain(FILE *f)
 {
 	fprintf(f,
-		"Usage: ... iptap [ mode { pktap | raw } ]\n"
+		"Usage: ... iptap [ mode { pktap | raw } ] [ cgroup PATH ]\n"
+		"                 [ uid USER ] [ pid PID ]\n"
 		"\n"
 		"mode pktap: each packet comes with a PKTAP header naming its\n"
 		"            interface, direction and process (the default)\n"
 		"mode raw:   the bare IP packets, for tools that know nothing\n"
-		"            of PKTAP; the mode is set when the device is created\n");
+		"            of PKTAP\n"
+		"cgroup PATH: only the packets of sockets in this cgroup v2 or\n"
+		"            below it, the path as /proc/PID/cgroup shows it\n"
+		"uid USER:   only the packets of sockets this user owns\n"
+		"pid PID:    only the packets of this process, or of the sockets\n"
+		"            it created\n"
+		"All are set when the device is created; a packet must match\n"
+		"every selector given.\n");
 }
 
 static int iptap_parse_mode(const char *arg, __u32 *mode)
@@ -48,10 +57,24 @@ static int iptap_parse_mode(const char *arg, __u32 *mode)
 	return -1;
 }
 
+/* A user by name, in this system's user database, or by number. */
+static int iptap_parse_uid(const char *arg, __u32 *uid)
+{
+	struct passwd *pw;
+
+	if (get_u32(uid, arg, 0) == 0)
+		return 0;
+	pw = getpwnam(arg);
+	if (!pw)
+		return -1;
+	*uid = pw->pw_uid;
+	return 0;
+}
+
 static int iptap_parse_opt(unused struct link_util *lu, int argc, char **argv,
 			   struct nlmsghdr *n)
 {
-	__u32 mode;
+	__u32 mode, uid, pid;
 
 	while (argc > 0) {
 		if (strcmp(*argv, "mode") == 0) {
@@ -59,6 +82,23 @@ static int iptap_parse_opt(unused struct link_util *lu, int argc, char **argv,
 			if (iptap_parse_mode(*argv, &mode))
 				invarg("mode must be \"pktap\" or \"raw\"", *argv);
 			addattr32(n, 1024, IFLA_IPTAP_MODE, mode);
+		} else if (strcmp(*argv, "cgroup") == 0) {
+			NEXT_ARG();
+			if (**argv != '/')
+				invarg("a cgroup path starts with /", *argv);
+			if (addattr_l(n, 1024, IFLA_IPTAP_CGROUP, *argv,
+				      strlen(*argv) + 1))
+				invarg("the cgroup path is too long", *argv);
+		} else if (strcmp(*argv, "uid") == 0) {
+			NEXT_ARG();
+			if (iptap_parse_uid(*argv, &uid))
+				invarg("no such user", *argv);
+			addattr32(n, 1024, IFLA_IPTAP_UID, uid);
+		} else if (strcmp(*argv, "pid") == 0) {
+			NEXT_ARG();
+			if (get_u32(&pid, *argv, 0) || pid == 0)
+				invarg("a process ID is a positive number", *argv);
+			addattr32(n, 1024, IFLA_IPTAP_PID, pid);
 		} else if (strcmp(*argv, "help") == 0) {
 			iptap_explain(stderr);
 			return -1;
@@ -73,19 +113,38 @@ static int iptap_parse_opt(unused struct link_util *lu, int argc, char **argv,
 	return 0;
 }
 
+static bool iptap_has_u32(struct rtattr *tb[], int type)
+{
+	return tb[type] && RTA_PAYLOAD(tb[type]) >= sizeof(__u32);
+}
+
 static void iptap_print_opt(unused struct link_util *lu, unused FILE *f,
 			    struct rtattr *tb[])
 {
 	__u32 mode;
 
-	if (!tb || !tb[IFLA_IPTAP_MODE] ||
-	    RTA_PAYLOAD(tb[IFLA_IPTAP_MODE]) < sizeof(__u32))
+	if (!tb)
 		return;
-	mode = rta_getattr_u32(tb[IFLA_IPTAP_MODE]);
-	if (mode < ARRAY_SIZE(iptap_modes))
-		print_string(PRINT_ANY, "mode", "mode %s ", iptap_modes[mode]);
-	else
-		print_uint(PRINT_ANY, "mode", "mode %u ", mode);
+	if (iptap_has_u32(tb, IFLA_IPTAP_MODE)) {
+		mode = rta_getattr_u32(tb[IFLA_IPTAP_MODE]);
+		if (mode < ARRAY_SIZE(iptap_modes))
+			print_string(PRINT_ANY, "mode", "mode %s ",
+				     iptap_modes[mode]);
+		else
+			print_uint(PRINT_ANY, "mode", "mode %u ", mode);
+	}
+	/* The kernel ends the string; a truncated one is not printed. */
+	if (tb[IFLA_IPTAP_CGROUP] && RTA_PAYLOAD(tb[IFLA_IPTAP_CGROUP]) &&
+	    memchr(RTA_DATA(tb[IFLA_IPTAP_CGROUP]), 0,
+		   RTA_PAYLOAD(tb[IFLA_IPTAP_CGROUP])))
+		print_string(PRINT_ANY, "cgroup", "cgroup %s ",
+			     rta_getattr_str(tb[IFLA_IPTAP_CGROUP]));
+	if (iptap_has_u32(tb, IFLA_IPTAP_UID))
+		print_uint(PRINT_ANY, "uid", "uid %u ",
+			   rta_getattr_u32(tb[IFLA_IPTAP_UID]));
+	if (iptap_has_u32(tb, IFLA_IPTAP_PID))
+		print_uint(PRINT_ANY, "pid", "pid %u ",
+			   rta_getattr_u32(tb[IFLA_IPTAP_PID]));
 }
 
 static void iptap_print_help(unused struct link_util *lu, unused int argc,

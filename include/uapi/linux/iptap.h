@@ -47,10 +47,30 @@ enum iptap_mode {
 
 #define IPTAP_MODE_MAX		(__IPTAP_MODE_MAX - 1)
 
-/* rtnetlink link attributes (IFLA_INFO_DATA) */
+/*
+ * rtnetlink link attributes (IFLA_INFO_DATA), all fixed at creation.
+ *
+ * Selectors narrow what a device records to the packets of some
+ * processes' sockets; a packet must match every selector given, and one
+ * that belongs to no process's socket matches none.  They are checked
+ * before any copy is made.  A device reports them as they were given.
+ */
 enum {
 	IFLA_IPTAP_UNSPEC,
-	IFLA_IPTAP_MODE,	/* u32: enum iptap_mode, fixed at creation */
+	IFLA_IPTAP_MODE,	/* u32: enum iptap_mode */
+	/*
+	 * string: a cgroup v2 directory, as /proc/PID/cgroup shows it in
+	 * the creator's cgroup namespace ("/system.slice/nginx.service");
+	 * the sockets of that cgroup and of its descendants
+	 */
+	IFLA_IPTAP_CGROUP,
+	/* u32: sockets owned by this user, in the creator's user namespace */
+	IFLA_IPTAP_UID,
+	/*
+	 * u32: a process, in the creator's PID namespace: the packets it is
+	 * attributed to, and those of the sockets it created
+	 */
+	IFLA_IPTAP_PID,
 	__IFLA_IPTAP_MAX,
 };
 

@@ -1,0 +1,438 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Selectors: devices that record only some processes' packets.
+
+Namespace a runs four UDP clients against an echo server in b, each from
+a port of its own: "web" in the cgroup /system.slice/web.service, its
+"worker" in a child cgroup of it as uid 4242, "other" in /other.slice as
+uid 4242, and "plain" in the root cgroup as root.  Devices created with
+a cgroup, a uid, a pid or several of them must record exactly the
+matching clients' packets, both directions, and nothing that belongs
+to no process's socket (b's pings, answered by a's kernel, IPv6's own).
+Then every refusal: a bad path, a file, an unmapped uid, a thread's ID,
+a change after creation, and a few hundred random attribute sets, each
+answered with an error and no change (the harness fails the test on any
+kernel warning).
+"""
+
+import collections
+import errno
+import os
+import random
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from iptaplib import (PACKET_HOST, PACKET_OUTGOING, ROOT, Capture, Tap,
+                      ToolRun, load_module, sh, stop, veth_pair)
+import rtnl
+
+LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib")
+CG = "/sys/fs/cgroup"
+STOCK = next((p for p in ("/usr/bin/tcpdump", "/usr/sbin/tcpdump")
+              if os.access(p, os.X_OK)), None)
+OUT = "/tmp/selectors-test"
+IP = "IP_LIB_DIR=%s ip" % os.path.join(ROOT, "build", "ip")
+RAW = rtnl.u32(rtnl.IFLA_IPTAP_MODE, rtnl.MODE_RAW)
+
+t = Tap()
+load_module()
+veth_pair("a", "b")
+shutil.rmtree(OUT, ignore_errors=True)
+os.makedirs(OUT)
+os.chmod(OUT, 0o777)    # tcpdump drops privileges to user tcpdump
+
+if not os.path.exists(os.path.join(CG, "cgroup.procs")):
+    sh("mount -t cgroup2 cgroup2 %s" % CG, check=False)
+try:
+    rtnl.newlink("probe0", rtnl.string(rtnl.IFLA_IPTAP_CGROUP, "/"), ns="a")
+    sh("ip -n a link del probe0")
+    HAVE_CGROUP = True
+except rtnl.NetlinkError as e:
+    if e.errno != errno.EOPNOTSUPP:
+        raise
+    t.diag("this kernel keeps no cgroup of sockets: %s" % e.msg)
+    HAVE_CGROUP = False
+
+for d in ("system.slice/web.service/worker", "other.slice"):
+    os.makedirs(os.path.join(CG, d), exist_ok=True)
+
+# (cgroup, uid, port) of each client.
+CLIENTS = {
+    "web": ("/system.slice/web.service", 0, 5001),
+    "worker": ("/system.slice/web.service/worker", 4242, 5002),
+    "other": ("/other.slice", 4242, 5003),
+    "plain": ("/", 0, 5004),
+}
+
+ECHO = ("import socket\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "s.bind(('0.0.0.0', 7))\n"
+        "while True:\n"
+        "    d, a = s.recvfrom(100)\n"
+        "    s.sendto(d, a)\n")
+
+
+def client_code(port, wait=False):
+    """Two datagrams from port to b's echo server, and their echoes."""
+    return ("import socket, sys\n" +
+            ("sys.stdin.readline()\n" if wait else "") +
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "s.bind(('10.0.0.1', %d))\n"
+            "s.settimeout(3)\n"
+            "s.connect(('10.0.0.2', 7))\n"
+            "for i in range(2):\n"
+            "    s.send(b'x')\n"
+            "    s.recv(100)\n" % port)
+
+
+def in_cgroup(cgroup, uid, argv):
+    """A shell command running argv in namespace a, in cgroup, as uid.
+    It joins the cgroup first: ip netns exec mounts a sysfs of the
+    namespace's, without the cgroup2 mount."""
+    q = " ".join("'%s'" % a.replace("'", "'\\''") for a in argv)
+    procs = os.path.join(CG, cgroup.lstrip("/"), "cgroup.procs")
+    drop = ("setpriv --reuid %d --regid %d --clear-groups " % (uid, uid)
+            if uid else "")
+    return "echo $$ > %s && exec ip netns exec a %s%s" % (procs, drop, q)
+
+
+def run_clients(names):
+    for name in names:
+        cgroup, uid, port = CLIENTS[name]
+        sh(in_cgroup(cgroup, uid, ["python3", "-c", client_code(port)]))
+
+
+def a_ports(frames):
+    """Counter of (direction, port of a's side) of IPv4 UDP frames; any
+    other frame counts as ("other", its first bytes)."""
+    out = collections.Counter()
+    for pkttype, p in frames:
+        if p[0] >> 4 == 4 and p[9] == 17:
+            hl = (p[0] & 15) * 4
+            sport, dport = struct.unpack_from(">HH", p, hl)
+            if pkttype == PACKET_OUTGOING:
+                out[("out", sport)] += 1
+            elif pkttype == PACKET_HOST:
+                out[("in", dport)] += 1
+            else:
+                out[("other", pkttype)] += 1
+        else:
+            out[("other", p[:24].hex())] += 1
+    return out
+
+
+def expect(names):
+    """What a device selecting exactly those clients records."""
+    c = collections.Counter()
+    for name in names:
+        port = CLIENTS[name][2]
+        c[("out", port)] = 2
+        c[("in", port)] = 2
+    return c
+
+
+def refused(fn, *args, **kw):
+    """The NetlinkError a request gets, or None if it succeeded."""
+    try:
+        fn(*args, **kw)
+    except rtnl.NetlinkError as e:
+        return e
+    return None
+
+
+def exists(dev, ns="a"):
+    return sh("ip -n %s link show %s" % (ns, dev), check=False).returncode == 0
+
+
+def info(dev):
+    return rtnl.info_data(dev, ns="a")
+
+
+echo = subprocess.Popen(["ip", "netns", "exec", "b", "python3", "-c", ECHO],
+                        start_new_session=True)
+time.sleep(0.5)
+
+# --- Selection by uid, by cgroup, by both ---------------------------------
+devices = {"uid0": (rtnl.u32(rtnl.IFLA_IPTAP_UID, 4242),
+                    ["worker", "other"])}
+if HAVE_CGROUP:
+    web = rtnl.string(rtnl.IFLA_IPTAP_CGROUP, "/system.slice/web.service")
+    devices.update({
+        "cg0": (web, ["web", "worker"]),
+        "cg1": (rtnl.string(rtnl.IFLA_IPTAP_CGROUP, "/system.slice") +
+                rtnl.u32(rtnl.IFLA_IPTAP_UID, 4242), ["worker"]),
+        "cg2": (rtnl.string(rtnl.IFLA_IPTAP_CGROUP, "/other.slice"),
+                ["other"]),
+        "every": (rtnl.string(rtnl.IFLA_IPTAP_CGROUP, "/"),
+                ["web", "worker", "other", "plain"]),
+    })
+for dev, (data, _) in devices.items():
+    rtnl.newlink(dev, RAW + data, ns="a")
+if HAVE_CGROUP:
+    # The patched tools read a PKTAP device with a selector.
+    rtnl.newlink("pk0", rtnl.string(rtnl.IFLA_IPTAP_CGROUP,
+                                    "/system.slice/web.service/worker"),
+                 ns="a")
+
+stock = None
+if STOCK and HAVE_CGROUP:
+    stock = ToolRun("stock", ["ip", "netns", "exec", "a", STOCK, "-i", "cg0",
+                              "-nn", "-l", "--immediate-mode"], OUT)
+
+caps = {dev: Capture(dev, ns="a", iptap=False) for dev in devices}
+pk = Capture("pk0", ns="a") if HAVE_CGROUP else None
+run_clients(CLIENTS)
+# Packets of no process's socket: echo requests a's kernel answers.
+sh("ping -c2 -i0.2 -W2 10.0.0.1", ns="b")
+sh("ping -6 -c2 -i0.2 -W2 fd00::1", ns="b")
+time.sleep(0.5)
+got = {dev: a_ports(c.read()) for dev, c in caps.items()}
+records = pk.read() if pk else []
+for c in list(caps.values()) + ([pk] if pk else []):
+    c.close()
+
+t.eq(got["uid0"], expect(["worker", "other"]),
+     "uid 4242: both of that user's clients, both directions, no more")
+if HAVE_CGROUP:
+    t.eq(got["cg0"], expect(["web", "worker"]),
+         "cgroup /system.slice/web.service: it and its child cgroup's "
+         "client, both directions, no more")
+    t.eq(got["cg2"], expect(["other"]),
+         "cgroup /other.slice: only the client in it")
+    t.eq(got["cg1"], expect(["worker"]),
+         "cgroup /system.slice and uid 4242: only the client matching both")
+    t.eq(got["every"], expect(CLIENTS),
+         "cgroup /: every process's packets, none of the kernel's pings "
+         "or of IPv6's own")
+    pids = collections.Counter((r["comm"], r["pid"] > 0)
+                               for _, r in records)
+    ports = a_ports([(p, r["packet"]) for p, r in records])
+    t.ok(ports == expect(["worker"]) and pids == {("python3", True): 4},
+         "a PKTAP device with a cgroup: the worker's 4 records, each "
+         "naming its process", (ports, pids))
+else:
+    t.ok(True, "# SKIP cgroup selectors: this kernel keeps no cgroup of "
+         "sockets")
+
+if stock:
+    stock.interrupt()
+    lines = [line for line in stock.data.decode(errors="replace").splitlines()
+             if line]
+    t.ok(len(lines) == 8 and
+         all(re.search(r"10\.0\.0\.1\.500[12]\b", line) for line in lines),
+         "Debian's tcpdump -i cg0: the 8 packets of web and its worker, "
+         "nothing else", lines)
+elif HAVE_CGROUP:
+    t.ok(True, "# SKIP no Debian tcpdump in the guest")
+
+# --- Selection by process -------------------------------------------------
+# A client that waits for a line before it sends; a thread of it too.
+code = ("import threading, sys\n"
+        "ready = threading.Event()\n"
+        "th = threading.Thread(target=lambda: (print(threading.get_native_id(),"
+        " flush=True), ready.wait()))\n"
+        "th.start()\n" + client_code(5005, wait=True) + "ready.set()\n")
+waiter = subprocess.Popen(["ip", "netns", "exec", "a", "python3", "-c", code],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True)
+thread = int(waiter.stdout.readline())
+rtnl.newlink("pid0", RAW + rtnl.u32(rtnl.IFLA_IPTAP_PID, waiter.pid),
+             ns="a")
+with Capture("pid0", ns="a", iptap=False) as cap:
+    subprocess.run(["ip", "netns", "exec", "a", "python3", "-c",
+                    client_code(5006)], check=True)
+    waiter.stdin.write("go\n")
+    waiter.stdin.flush()
+    waiter.wait(timeout=20)
+    time.sleep(0.5)
+    got = a_ports(cap.read())
+t.eq(got, {("out", 5005): 2, ("in", 5005): 2},
+     "pid: that process's packets, not another client's sent meanwhile")
+e = refused(rtnl.newlink, "pid1",
+            RAW + rtnl.u32(rtnl.IFLA_IPTAP_PID, thread), ns="a")
+t.ok(waiter.returncode == 0 and e is not None and e.errno == errno.ESRCH and
+     "no such process" in e.msg and not exists("pid1"),
+     "a thread's ID is no process's: refused, with a message", e)
+
+# --- What the kernel reports, and ip ---------------------------------------
+d = info("uid0")
+t.ok(d.get(rtnl.IFLA_IPTAP_UID) == struct.pack("=I", 4242) and
+     rtnl.IFLA_IPTAP_CGROUP not in d and rtnl.IFLA_IPTAP_PID not in d,
+     "IFLA_INFO_DATA reports the uid as given, and no other selector", d)
+d = info("pid0")
+t.ok(d.get(rtnl.IFLA_IPTAP_PID) == struct.pack("=I", waiter.pid),
+     "and the pid as given, after the process has gone", d)
+if HAVE_CGROUP:
+    t.eq(info("cg1").get(rtnl.IFLA_IPTAP_CGROUP), b"/system.slice\0",
+         "and the cgroup as given")
+
+if os.path.isfile(os.path.join(ROOT, "build", "ip", "link_iptap.so")) \
+        and HAVE_CGROUP:
+    r = sh("%s -n a link add web0 type iptap mode raw cgroup "
+           "/system.slice/web.service uid nobody pid 1" % IP, check=False)
+    show = sh("%s -n a -d link show web0" % IP, check=False).stdout
+    t.ok(r.returncode == 0 and re.search(
+        r"iptap mode raw cgroup /system.slice/web.service uid 65534 pid 1 ",
+        show), "ip link add ... cgroup PATH uid nobody pid 1, shown by "
+        "ip -d link show", r.stderr + show)
+    js = sh("%s -n a -d -j link show web0" % IP, check=False).stdout
+    t.ok('"info_data":{"mode":"raw","cgroup":"/system.slice/web.service",'
+         '"uid":65534,"pid":1}' in js, "and in its JSON", js)
+    r = sh("%s -n a link set web0 type iptap uid 0" % IP, check=False)
+    t.ok(r.returncode != 0 and "selectors" in r.stderr,
+         "ip link set ... uid 0: the kernel's refusal is shown", r.stderr)
+    r = sh("%s -n a link add web1 type iptap cgroup system.slice" % IP,
+           check=False)
+    t.ok(r.returncode != 0 and "starts with /" in r.stderr and
+         not exists("web1"), "ip refuses a relative cgroup path", r.stderr)
+    r = sh("%s link help iptap" % IP, check=False)
+    t.ok("[ cgroup PATH ]" in r.stdout + r.stderr and
+         "[ uid USER ] [ pid PID ]" in r.stdout + r.stderr,
+         "ip link help iptap names the selectors", r.stdout + r.stderr)
+else:
+    t.ok(True, "# SKIP build/ip/link_iptap.so is not built (make ip-plugin),"
+         " or no cgroup selectors here")
+
+# --- Refusals ---------------------------------------------------------------
+U32, STR = rtnl.u32, rtnl.string
+bad = [
+    ("a uid with no mapping", U32(rtnl.IFLA_IPTAP_UID, 0xffffffff),
+     (errno.EINVAL,), "no mapping"),
+    ("a uid of 2 bytes", rtnl.attr(rtnl.IFLA_IPTAP_UID, b"\1\0"),
+     (errno.EINVAL, errno.ERANGE), ""),
+    ("pid 0", U32(rtnl.IFLA_IPTAP_PID, 0), (errno.EINVAL, errno.ERANGE), ""),
+    ("a pid no process has", U32(rtnl.IFLA_IPTAP_PID, 4000000),
+     (errno.ESRCH,), "no such process"),
+    ("pid 2^31", U32(rtnl.IFLA_IPTAP_PID, 1 << 31), (errno.ESRCH,),
+     "no such process"),
+    ("an attribute iptap does not know", U32(9, 1), (errno.EINVAL,),
+     "Unknown attribute type"),
+    ("a mode flagged as nested", rtnl.attr(rtnl.IFLA_IPTAP_MODE |
+                                           rtnl.NLA_F_NESTED, b"\1\0\0\0"),
+     (errno.EINVAL,), ""),
+]
+if HAVE_CGROUP:
+    bad += [
+        ("a relative cgroup path", STR(rtnl.IFLA_IPTAP_CGROUP,
+                                       "system.slice"),
+         (errno.EINVAL,), "starts with /"),
+        ("a cgroup that does not exist", STR(rtnl.IFLA_IPTAP_CGROUP,
+                                             "/system.slice/nope"),
+         (errno.ENOENT,), "no such cgroup"),
+        ("a cgroup's file", STR(rtnl.IFLA_IPTAP_CGROUP,
+                                "/system.slice/cgroup.procs"),
+         (errno.ENOTDIR,), "not a cgroup directory"),
+        ("a cgroup path without its NUL",
+         rtnl.attr(rtnl.IFLA_IPTAP_CGROUP, b"/system.slice"),
+         (errno.EINVAL,), ""),
+        ("a cgroup path of 5000 bytes",
+         STR(rtnl.IFLA_IPTAP_CGROUP, "/" + "a" * 4999),
+         (errno.EINVAL, errno.ERANGE), ""),
+        ("a good cgroup with a bad pid",
+         STR(rtnl.IFLA_IPTAP_CGROUP, "/system.slice") +
+         U32(rtnl.IFLA_IPTAP_PID, 4000000), (errno.ESRCH,),
+         "no such process"),
+    ]
+for i, (what, data, errnos, msg) in enumerate(bad):
+    e = refused(rtnl.newlink, "bad%d" % i, RAW + data, ns="a")
+    t.ok(e is not None and e.errno in errnos and e.msg and msg in e.msg and
+         not exists("bad%d" % i), "refused: %s, with a message" % what, e)
+
+e = refused(rtnl.changelink, "uid0", U32(rtnl.IFLA_IPTAP_UID, 0), ns="a")
+t.ok(e is not None and e.errno == errno.EOPNOTSUPP and
+     "set when it is created" in e.msg and
+     info("uid0").get(rtnl.IFLA_IPTAP_UID) == struct.pack("=I", 4242),
+     "changing a selector is refused, with a message, and changes nothing",
+     e)
+e = refused(rtnl.changelink, "pid0", U32(rtnl.IFLA_IPTAP_UID, 0), ns="a")
+t.ok(e is not None and e.errno == errno.EOPNOTSUPP and
+     rtnl.IFLA_IPTAP_UID not in info("pid0"),
+     "so is adding one to a device created without", e)
+e = refused(rtnl.changelink, "uid0", RAW + U32(rtnl.IFLA_IPTAP_UID, 4242),
+            ns="a")
+t.ok(e is None, "restating the selectors a device has is accepted", e)
+
+# --- Namespaces of the creator ---------------------------------------------
+if HAVE_CGROUP:
+    # Root of a cgroup namespace made in web.service: "/" is web.service.
+    code = ("import sys; sys.path.insert(0, %r); import rtnl\n"
+            "for name, path in (('ns0', '/worker'), ('ns1', '/system.slice')):"
+            "\n"
+            "    try:\n"
+            "        rtnl.newlink(name, rtnl.string(rtnl.IFLA_IPTAP_CGROUP,"
+            " path))\n"
+            "        print(name, 'ok')\n"
+            "    except rtnl.NetlinkError as e:\n"
+            "        print(name, e.errno)\n" % LIB)
+    r = sh(in_cgroup("/system.slice/web.service", 0,
+                     ["unshare", "-C", "python3", "-c", code]), check=False)
+    t.ok(r.stdout.split() == ["ns0", "ok", "ns1", str(errno.ENOENT)],
+         "a cgroup path is resolved in the creator's cgroup namespace",
+         r.stdout + r.stderr)
+
+# An unprivileged user, in namespaces of its own.
+code = ("import sys; sys.path.insert(0, %r); import rtnl\n"
+        "rtnl.newlink('u0', rtnl.u32(rtnl.IFLA_IPTAP_UID, 0))\n"
+        "print(rtnl.info_data('u0').get(rtnl.IFLA_IPTAP_UID).hex())\n"
+        "try:\n"
+        "    rtnl.newlink('u1', rtnl.u32(rtnl.IFLA_IPTAP_UID, 4242))\n"
+        "    print('created')\n"
+        "except rtnl.NetlinkError as e:\n"
+        "    print(e.errno)\n" % LIB)
+r = sh("setpriv --reuid 65534 --regid 65534 --clear-groups unshare -Urn "
+       "python3 -c '%s'" % code.replace("'", "'\\''"), check=False)
+t.ok(r.stdout.split() == ["00000000", str(errno.EINVAL)],
+     "an unprivileged user in its own namespaces selects its uid 0, and "
+     "cannot name a uid its namespace does not map", r.stdout + r.stderr)
+
+# --- Random and boundary attribute sets -----------------------------------
+rng = random.Random(14)
+answered = 0
+for i in range(400):
+    data = b""
+    for _ in range(rng.randrange(0, 5)):
+        kind = rng.randrange(0, 7) | (rtnl.NLA_F_NESTED
+                                      if rng.random() < 0.05 else 0)
+        choice = rng.random()
+        if choice < 0.3:
+            payload = struct.pack("=I", rng.choice(
+                [0, 1, 2, 4242, 0xffffffff, 1 << 31, os.getpid()]))
+        elif choice < 0.6:
+            payload = rng.choice(["/", "/system.slice", "", "//",
+                                  "/../..", "/system.slice/web.service/",
+                                  "/a" * 300]).encode() + \
+                rng.choice([b"\0", b"", b"\0\0x"])
+        else:
+            payload = bytes(rng.randrange(256)
+                            for _ in range(rng.randrange(0, 12)))
+        data += rtnl.attr(kind, payload)
+    try:
+        if rng.random() < 0.5:
+            rtnl.newlink("fz%d" % i, data, ns="a")
+        else:
+            rtnl.changelink("uid0", data, ns="a")
+        answered += 1
+    except rtnl.NetlinkError:
+        answered += 1
+left = [line.split(":")[1].strip().split("@")[0] for line in
+        sh("ip -n a -o link show").stdout.splitlines() if ": fz" in line]
+for dev in left:
+    sh("ip -n a link del %s" % dev)
+t.ok(answered == 400 and
+     info("uid0").get(rtnl.IFLA_IPTAP_UID) == struct.pack("=I", 4242),
+     "400 random attribute sets: each answered, uid0's selector unchanged "
+     "(%d devices created and deleted)" % len(left))
+
+stop(echo)
+for d in ("system.slice/web.service/worker", "system.slice/web.service",
+          "system.slice", "other.slice"):
+    try:
+        os.rmdir(os.path.join(CG, d))
+    except OSError:
+        pass
+t.done()
