@@ -5,10 +5,12 @@
  * transmitted through it.
  */
 
+#include <linux/cred.h>
 #include <linux/ethtool.h>
 #include <linux/if_arp.h>
 #include <linux/iptap.h>
 #include <linux/netfilter_netdev.h>
+#include <linux/user_namespace.h>
 #include <net/ip.h>
 #include <net/rtnetlink.h>
 
@@ -60,6 +62,13 @@ static netdev_tx_t iptap_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	return NETDEV_TX_OK;
 }
 
+static void iptap_dev_put_namespaces(struct iptap_dev *idev)
+{
+	put_pid_ns(idev->pid_ns);
+	put_user_ns(idev->user_ns);
+	iptap_cgroup_put(idev->cgroup_root);
+}
+
 static int iptap_dev_init(struct net_device *dev)
 {
 	struct iptap_dev *idev = netdev_priv(dev);
@@ -69,11 +78,16 @@ static int iptap_dev_init(struct net_device *dev)
 	idev->dev = dev;
 	atomic_long_set(&idev->dropped, 0);
 	atomic_long_set(&idev->unattributed, 0);
-	/* Whoever creates the device decides which PIDs it may show. */
+	/*
+	 * Whoever creates the device decides which PIDs, users and cgroups
+	 * it may show, and how.
+	 */
 	idev->pid_ns = get_pid_ns(task_active_pid_ns(current));
+	idev->user_ns = get_user_ns(current_user_ns());
+	idev->cgroup_root = iptap_cgroup_root_get();
 	err = iptap_net_attach(idev);
 	if (err)
-		put_pid_ns(idev->pid_ns);
+		iptap_dev_put_namespaces(idev);
 	return err;
 }
 
@@ -87,7 +101,7 @@ static void iptap_dev_free(struct net_device *dev)
 {
 	struct iptap_dev *idev = netdev_priv(dev);
 
-	put_pid_ns(idev->pid_ns);
+	iptap_dev_put_namespaces(idev);
 	iptap_select_release(&idev->select);
 }
 
@@ -240,8 +254,13 @@ static int iptap_newlink(struct net_device *dev,
 
 	err = register_netdevice(dev);
 	if (err) {
-		/* Unless a failure after ndo_init already has. */
-		iptap_select_release(&idev->select);
+		/*
+		 * Unless the destructor has (a failure after ndo_init) or
+		 * will, once hooks are done with the device (a notifier's
+		 * refusal unregisters it).
+		 */
+		if (dev->reg_state == NETREG_UNINITIALIZED)
+			iptap_select_release(&idev->select);
 		return err;
 	}
 	/* IPv6 configures ARPHRD_NONE devices as it does tunnels. */

@@ -38,8 +38,10 @@ struct iptap_select {
 struct iptap_dev {
 	struct list_head list;		/* in iptap_net::devices */
 	struct net_device *dev;
-	/* PIDs are shown as the device's creator sees them. */
+	/* PIDs, users, cgroups are shown as the device's creator sees them. */
 	struct pid_namespace *pid_ns;
+	struct user_namespace *user_ns;
+	struct cgroup *cgroup_root;	/* of its cgroup namespace, or NULL */
 	enum iptap_mode mode;		/* what a record is; fixed */
 	struct iptap_select select;	/* which packets it records */
 	struct nf_hook_ops egress_ops;	/* refuses what is written to us */
@@ -172,6 +174,9 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 			  const struct iptap_attr *attr);
 
 /* select.c */
+struct cgroup *iptap_cgroup_root_get(void);
+void iptap_cgroup_put(struct cgroup *cgrp);
+u64 iptap_cgroup_id_seen(const struct iptap_dev *idev, struct cgroup *cgrp);
 int iptap_select_parse(struct iptap_select *sel, struct nlattr *data[],
 		       struct netlink_ext_ack *extack);
 void iptap_select_release(struct iptap_select *sel);

@@ -9,12 +9,14 @@
 #include <linux/iptap.h>
 #include <linux/pkt_sched.h>
 #include <linux/skbuff.h>
+#include <linux/uidgid.h>
 #include <net/ipv6.h>
 #include <net/netfilter/nf_conntrack.h>
 
 #include "iptap.h"
 
 static_assert(sizeof(struct iptap_pktap_hdr) == IPTAP_PKTAP_HDR_LEN);
+static_assert(sizeof(struct iptap_pktap_ext) == IPTAP_PKTAP_EXT_LEN);
 static_assert(offsetof(struct iptap_pktap_hdr, pth_flags) == 36);
 static_assert(offsetof(struct iptap_pktap_hdr, pth_svc) == 76);
 static_assert(offsetof(struct iptap_pktap_hdr, pth_flowid) == 108);
@@ -94,6 +96,23 @@ static void iptap_fill_proc(__le32 *pid, char *comm,
 	memcpy(comm, p->comm, strnlen(p->comm, TASK_COMM_LEN - 1));
 }
 
+/* The socket's identity, as the device's creator sees it. */
+static void iptap_fill_ext(struct iptap_pktap_ext *ext,
+			   const struct iptap_dev *idev,
+			   const struct iptap_attr *attr)
+{
+	ext->pth_x_magic = cpu_to_le32(IPTAP_PKTAP_EXT_MAGIC);
+	if (!attr->sock) {
+		ext->pth_x_cgroup_id = 0;
+		ext->pth_x_uid = cpu_to_le32(-1);
+		return;
+	}
+	ext->pth_x_cgroup_id = cpu_to_le64(iptap_cgroup_id_seen(idev,
+								attr->cgroup));
+	ext->pth_x_uid = cpu_to_le32(from_kuid_munged(idev->user_ns,
+						      attr->uid));
+}
+
 static void iptap_fill_header(struct iptap_pktap_hdr *hdr, struct sk_buff *skb,
 			      const struct nf_hook_state *state,
 			      const struct iptap_attr *attr,
@@ -106,7 +125,7 @@ static void iptap_fill_header(struct iptap_pktap_hdr *hdr, struct sk_buff *skb,
 	size_t len;
 
 	memset(hdr, 0, sizeof(*hdr));
-	hdr->pth_length = cpu_to_le32(sizeof(*hdr));
+	hdr->pth_length = cpu_to_le32(IPTAP_PKTAP_HDR_LEN + IPTAP_PKTAP_EXT_LEN);
 	hdr->pth_type_next = cpu_to_le32(IPTAP_PTH_TYPE_PACKET);
 	hdr->pth_dlt = cpu_to_le32(IPTAP_DLT_NULL);
 	if (realdev) {
@@ -223,11 +242,13 @@ static void iptap_record_pktap(struct iptap_dev *idev, struct sk_buff *rec,
 
 	iptap_fill_header(skb_push(rec, IPTAP_RECORD_HLEN), skb, state, attr,
 			  idev->pid_ns, flowid, rec->tstamp);
+	iptap_fill_ext((struct iptap_pktap_ext *)(rec->data + IPTAP_PKTAP_HDR_LEN),
+		       idev, attr);
 	if (attr->unattributed)
 		atomic_long_inc(&idev->unattributed);
 	af = cpu_to_le32(state->pf == NFPROTO_IPV4 ? IPTAP_AF_INET :
 						     IPTAP_AF_INET6);
-	memcpy(rec->data + IPTAP_PKTAP_HDR_LEN, &af, sizeof(af));
+	memcpy(rec->data + IPTAP_RECORD_HLEN - sizeof(af), &af, sizeof(af));
 	rec->protocol = 0;	/* a PKTAP record is no Ethernet payload */
 }
 

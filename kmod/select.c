@@ -4,6 +4,7 @@
  * sockets, chosen by cgroup, by owner or by process.  They are given when
  * the device is created, read in the creator's cgroup, user and PID
  * namespaces, and checked on the packet path before anything is copied.
+ * Also the cgroup of a socket as a device's creator may see it.
  */
 
 #include <linux/cgroup.h>
@@ -37,7 +38,7 @@ static int iptap_cgroup_get(struct iptap_select *sel, const struct nlattr *nla,
 	return 0;
 }
 
-static void iptap_cgroup_put(struct cgroup *cgrp)
+void iptap_cgroup_put(struct cgroup *cgrp)
 {
 	if (cgrp)
 		cgroup_put(cgrp);
@@ -46,6 +47,23 @@ static void iptap_cgroup_put(struct cgroup *cgrp)
 static bool iptap_cgroup_match(struct cgroup *sel, struct cgroup *cgrp)
 {
 	return cgrp && cgroup_is_descendant(cgrp, sel);
+}
+
+/* The root of the running task's cgroup namespace, or NULL. */
+struct cgroup *iptap_cgroup_root_get(void)
+{
+	struct cgroup *root = cgroup_get_from_path("/");
+
+	return IS_ERR(root) ? NULL : root;
+}
+
+/* @cgrp's ID if it is in the creator's cgroup namespace, else 0. */
+u64 iptap_cgroup_id_seen(const struct iptap_dev *idev, struct cgroup *cgrp)
+{
+	if (!cgrp || !idev->cgroup_root ||
+	    !cgroup_is_descendant(cgrp, idev->cgroup_root))
+		return 0;
+	return cgroup_id(cgrp);
 }
 #else
 static int iptap_cgroup_get(struct iptap_select *sel, const struct nlattr *nla,
@@ -56,13 +74,23 @@ static int iptap_cgroup_get(struct iptap_select *sel, const struct nlattr *nla,
 	return -EOPNOTSUPP;
 }
 
-static void iptap_cgroup_put(struct cgroup *cgrp)
+void iptap_cgroup_put(struct cgroup *cgrp)
 {
 }
 
 static bool iptap_cgroup_match(struct cgroup *sel, struct cgroup *cgrp)
 {
 	return false;
+}
+
+struct cgroup *iptap_cgroup_root_get(void)
+{
+	return NULL;
+}
+
+u64 iptap_cgroup_id_seen(const struct iptap_dev *idev, struct cgroup *cgrp)
+{
+	return 0;
 }
 #endif
 

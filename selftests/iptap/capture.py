@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (AF_DARWIN_INET, AF_DARWIN_INET6, DIR_IN, DIR_OUT,
-                      PACKET_HOST, PACKET_OUTGOING, Capture, Tap, bg,
+                      EXT_MAGIC, HDR_LEN, PACKET_HOST, PACKET_OUTGOING, Capture, Tap, bg,
                       ip_summary, iptap_add, load_module, sh, stop,
                       veth_pair, write_pcap)
 
@@ -35,8 +35,12 @@ def check_common(recs, name):
     bad = []
     for pt, r in recs:
         problems = []
-        if r["length"] != 156 or r["type_next"] != 1 or r["dlt"] != 0:
+        if r["length"] != HDR_LEN or r["type_next"] != 1 or r["dlt"] != 0:
             problems.append("length/type_next/dlt")
+        if r["x_magic"] != EXT_MAGIC:
+            problems.append("extension magic %r" % r["x_magic"])
+        if r["uid"] == -1 and r["cgroup_id"]:
+            problems.append("no socket, but cgroup %d" % r["cgroup_id"])
         if r["pre"] or r["post"] or any(r["uuid"]) or any(r["euuid"]):
             problems.append("pre/post/uuid not zero")
         if any(r["pad1"]) or any(r["pad2"]):
@@ -116,6 +120,18 @@ expect_one(recs, "10.0.0.1", "10.0.0.2", 6, OUT, "va1", V4, "TCP out")
 expect_one(recs, "10.0.0.2", "10.0.0.1", 6, IN, "va1", V4, "TCP in")
 expect_one(recs, "fd00::1", "fd00::2", 6, OUT, "va1", V6, "TCPv6 out")
 expect_one(recs, "fd00::2", "fd00::1", 6, IN, "va1", V6, "TCPv6 in")
+
+# The extension: the socket's owner and cgroup, here root and the root
+# cgroup (ID 1); none for the echo replies a's kernel sends to b.
+ROOT_CGROUP = 1 if os.path.exists("/proc/self/cgroup") else 0
+udp = flows(recs, "10.0.0.1", "10.0.0.2", 17)[0][1]
+reply = flows(recs, "10.0.0.1", "10.0.0.2", 1)
+reply = [r for _, r in reply if r["packet"][20] == 0]
+t.ok((udp["uid"], udp["cgroup_id"]) == (0, ROOT_CGROUP) and reply and
+     (reply[0]["uid"], reply[0]["cgroup_id"]) == (-1, 0),
+     "extension: a socket's uid and cgroup ID; -1 and 0 for the kernel's "
+     "echo reply", (udp["uid"], udp["cgroup_id"],
+                    reply and (reply[0]["uid"], reply[0]["cgroup_id"])))
 
 # Every ping is seen exactly once each way: nothing is duplicated.
 t.eq(len([r for _, r in flows(recs, "10.0.0.1", "10.0.0.2", 1)

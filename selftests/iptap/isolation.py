@@ -20,8 +20,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import (Capture, Tap, bg, ip_summary, iptap_add, load_module,
-                      netns, sh, stop, veth_pair)
+from iptaplib import (REC_HLEN, Capture, Tap, bg, ip_summary, iptap_add,
+                      load_module, netns, sh, stop, veth_pair)
 
 t = Tap()
 load_module()
@@ -109,7 +109,7 @@ script = ("import socket, select, time, subprocess\n"
           "n = 0\n"
           "while select.select([s], [], [], 0.5)[0]:\n"
           "    d = s.recv(70000)\n"
-          "    print(d[12:28].split(b'\\0')[0].decode(), d[160 + 12:160 + 20]"
+          "    print(d[12:28].split(b'\\0')[0].decode(), d[176 + 12:176 + 20]"
           ".hex())\n")
 with open("/tmp/userns.py", "w") as f:
     f.write(script)
@@ -142,8 +142,8 @@ with Capture(ns="x1") as cap:
     recs = cap.read()
 rx_s.close()
 tx_s.close()
-leaks = [r["raw"][:160].hex() for _, r in recs
-         if any(PAT[i:i + 4] in r["raw"][:160] for i in range(4))]
+leaks = [r["raw"][:REC_HLEN].hex() for _, r in recs
+         if any(PAT[i:i + 4] in r["raw"][:REC_HLEN] for i in range(4))]
 t.ok(len(recs) >= 400 and not leaks,
      "%d records after a pattern spray: no header byte holds it" % len(recs),
      leaks[:3])

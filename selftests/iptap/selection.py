@@ -58,8 +58,9 @@ except rtnl.NetlinkError as e:
     t.diag("this kernel keeps no cgroup of sockets: %s" % e.msg)
     HAVE_CGROUP = False
 
-for d in ("system.slice/web.service/worker", "other.slice"):
-    os.makedirs(os.path.join(CG, d), exist_ok=True)
+if HAVE_CGROUP:
+    for d in ("system.slice/web.service/worker", "other.slice"):
+        os.makedirs(os.path.join(CG, d), exist_ok=True)
 
 # (cgroup, uid, port) of each client.
 CLIENTS = {
@@ -96,9 +97,15 @@ def in_cgroup(cgroup, uid, argv):
     namespace's, without the cgroup2 mount."""
     q = " ".join("'%s'" % a.replace("'", "'\\''") for a in argv)
     procs = os.path.join(CG, cgroup.lstrip("/"), "cgroup.procs")
+    join = "echo $$ > %s && " % procs if HAVE_CGROUP else ""
     drop = ("setpriv --reuid %d --regid %d --clear-groups " % (uid, uid)
             if uid else "")
-    return "echo $$ > %s && exec ip netns exec a %s%s" % (procs, drop, q)
+    return "%sexec ip netns exec a %s%s" % (join, drop, q)
+
+
+def cgroup_id(cgroup):
+    """The ID the kernel gives a cgroup: its directory's inode number."""
+    return os.stat(os.path.join(CG, cgroup.lstrip("/"))).st_ino
 
 
 def run_clients(names):
@@ -179,6 +186,22 @@ if HAVE_CGROUP:
                                     "/system.slice/web.service/worker"),
                  ns="a")
 
+# Devices made in a cgroup namespace rooted at web.service: its "/" is
+# web.service, and cgroups outside it have no ID there.
+NSDEV = ("import sys; sys.path.insert(0, %r); import rtnl\n"
+         "for name, path in (('ns0', '/worker'), ('ns1', '/system.slice'),"
+         " ('cns', None)):\n"
+         "    try:\n"
+         "        rtnl.newlink(name, rtnl.string(rtnl.IFLA_IPTAP_CGROUP,"
+         " path) if path else b'')\n"
+         "        print(name, 'ok')\n"
+         "    except rtnl.NetlinkError as e:\n"
+         "        print(name, e.errno)\n" % LIB)
+if HAVE_CGROUP:
+    nsdev = sh(in_cgroup("/system.slice/web.service", 0,
+                         ["unshare", "-C", "python3", "-c", NSDEV]),
+               check=False)
+
 stock = None
 if STOCK and HAVE_CGROUP:
     stock = ToolRun("stock", ["ip", "netns", "exec", "a", STOCK, "-i", "cg0",
@@ -186,6 +209,7 @@ if STOCK and HAVE_CGROUP:
 
 caps = {dev: Capture(dev, ns="a", iptap=False) for dev in devices}
 pk = Capture("pk0", ns="a") if HAVE_CGROUP else None
+cns = Capture("cns", ns="a") if HAVE_CGROUP else None
 run_clients(CLIENTS)
 # Packets of no process's socket: echo requests a's kernel answers.
 sh("ping -c2 -i0.2 -W2 10.0.0.1", ns="b")
@@ -193,7 +217,8 @@ sh("ping -6 -c2 -i0.2 -W2 fd00::1", ns="b")
 time.sleep(0.5)
 got = {dev: a_ports(c.read()) for dev, c in caps.items()}
 records = pk.read() if pk else []
-for c in list(caps.values()) + ([pk] if pk else []):
+nsrecords = cns.read() if cns else []
+for c in list(caps.values()) + ([pk, cns] if pk else []):
     c.close()
 
 t.eq(got["uid0"], expect(["worker", "other"]),
@@ -215,6 +240,25 @@ if HAVE_CGROUP:
     t.ok(ports == expect(["worker"]) and pids == {("python3", True): 4},
          "a PKTAP device with a cgroup: the worker's 4 records, each "
          "naming its process", (ports, pids))
+    ids = collections.Counter((r["uid"], r["cgroup_id"]) for _, r in records)
+    worker = cgroup_id(CLIENTS["worker"][0])
+    t.eq(ids, {(4242, worker): 4},
+         "their extension: the socket's owner 4242 and the worker's "
+         "cgroup ID")
+    t.ok(nsdev.stdout.split() == ["ns0", "ok", "ns1", str(errno.ENOENT),
+                                  "cns", "ok"],
+         "a cgroup path is resolved in the creator's cgroup namespace",
+         nsdev.stdout + nsdev.stderr)
+    seen = collections.defaultdict(set)
+    for _, r in nsrecords:
+        if r["packet"][0] >> 4 == 4 and r["packet"][9] == 17:
+            port = struct.unpack_from(">HH", r["packet"], 20)
+            seen[port[0] if r["flags"] == 2 else port[1]].add(
+                (r["uid"], r["cgroup_id"]))
+    want = {5001: {(0, cgroup_id(CLIENTS["web"][0]))},
+            5002: {(4242, worker)}, 5003: {(4242, 0)}, 5004: {(0, 0)}}
+    t.eq(dict(seen), want, "a device made in that namespace: the IDs of "
+         "web.service and its worker, 0 for cgroups outside it")
 else:
     t.ok(True, "# SKIP cgroup selectors: this kernel keeps no cgroup of "
          "sockets")
@@ -357,25 +401,7 @@ e = refused(rtnl.changelink, "uid0", RAW + U32(rtnl.IFLA_IPTAP_UID, 4242),
             ns="a")
 t.ok(e is None, "restating the selectors a device has is accepted", e)
 
-# --- Namespaces of the creator ---------------------------------------------
-if HAVE_CGROUP:
-    # Root of a cgroup namespace made in web.service: "/" is web.service.
-    code = ("import sys; sys.path.insert(0, %r); import rtnl\n"
-            "for name, path in (('ns0', '/worker'), ('ns1', '/system.slice')):"
-            "\n"
-            "    try:\n"
-            "        rtnl.newlink(name, rtnl.string(rtnl.IFLA_IPTAP_CGROUP,"
-            " path))\n"
-            "        print(name, 'ok')\n"
-            "    except rtnl.NetlinkError as e:\n"
-            "        print(name, e.errno)\n" % LIB)
-    r = sh(in_cgroup("/system.slice/web.service", 0,
-                     ["unshare", "-C", "python3", "-c", code]), check=False)
-    t.ok(r.stdout.split() == ["ns0", "ok", "ns1", str(errno.ENOENT)],
-         "a cgroup path is resolved in the creator's cgroup namespace",
-         r.stdout + r.stderr)
-
-# An unprivileged user, in namespaces of its own.
+# --- An unprivileged user, in namespaces of its own.
 code = ("import sys; sys.path.insert(0, %r); import rtnl\n"
         "rtnl.newlink('u0', rtnl.u32(rtnl.IFLA_IPTAP_UID, 0))\n"
         "print(rtnl.info_data('u0').get(rtnl.IFLA_IPTAP_UID).hex())\n"

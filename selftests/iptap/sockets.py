@@ -18,7 +18,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import (ETH_P_ALL, SO_RCVBUFFORCE, Tap, iptap_add,
+from iptaplib import (ETH_P_ALL, REC_HLEN, SO_RCVBUFFORCE, Tap, iptap_add,
                       load_module, netns, owner_sysctl, sh, stop, sysfs,
                       veth_pair, workload)
 
@@ -63,12 +63,13 @@ buf = bytearray(256)
 try:
     while True:
         n = cap.recv_into(buf)
-        if n < 160 + 24 or buf[156] != 2 or buf[160 + 9] != 17:
+        if n < REC_HLEN + 24 or buf[REC_HLEN - 4] != 2 or \
+                buf[REC_HLEN + 9] != 17:
             continue
-        dst = socket.inet_ntoa(bytes(buf[160 + 16:160 + 20]))
+        dst = socket.inet_ntoa(bytes(buf[REC_HLEN + 16:REC_HLEN + 20]))
         if not dst.startswith("10.1.0."):
             continue
-        dport = struct.unpack_from(">H", buf, 160 + 20 + 2)[0]
+        dport = struct.unpack_from(">H", buf, REC_HLEN + 20 + 2)[0]
         pid = struct.unpack_from("<i", buf, 52)[0]
         comm = bytes(buf[56:73]).split(b"\0")[0].decode()
         owners[(dst, dport)] = (pid, comm)

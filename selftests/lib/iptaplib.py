@@ -32,7 +32,11 @@ SO_RCVBUFFORCE = 33
 PACKET_HOST = 0
 PACKET_OUTGOING = 4
 CLONE_NEWNET = 0x40000000
-PKTAP_LEN = 156
+PKTAP_LEN = 156        # Apple's fields
+EXT_LEN = 16           # iptap's extension after them
+HDR_LEN = PKTAP_LEN + EXT_LEN   # a record's pth_length
+REC_HLEN = HDR_LEN + 4          # then the AF word, then the packet
+EXT_MAGIC = 0x31747069
 DIR_IN = 0x1
 DIR_OUT = 0x2
 AF_DARWIN_INET = 2
@@ -226,8 +230,12 @@ def sysfs(dev, attr, ns=None):
 
 
 def parse_record(data):
-    """Decode a PKTAP v1 record (header, DLT_NULL AF word, packet)."""
+    """Decode a PKTAP v1 record (header, iptap's extension if pth_length
+    covers it, DLT_NULL AF word, packet)."""
     if len(data) < PKTAP_LEN + 4:
+        return None
+    hdrlen = struct.unpack_from("<I", data)[0]
+    if not PKTAP_LEN <= hdrlen <= len(data) - 4:
         return None
     u32 = lambda off: struct.unpack_from("<I", data, off)[0]
     s32 = lambda off: struct.unpack_from("<i", data, off)[0]
@@ -245,7 +253,12 @@ def parse_record(data):
         "ecomm": cstr(88, 17).split(b"\0")[0].decode(errors="replace"),
         "pad2": cstr(105, 3), "flowid": u32(108), "ipproto": u32(112),
         "sec": u32(116), "usec": u32(120), "uuid": cstr(124, 16),
-        "euuid": cstr(140, 16), "af": u32(156), "packet": data[160:],
+        "euuid": cstr(140, 16),
+        "x_magic": u32(156) if hdrlen >= HDR_LEN else None,
+        "cgroup_id": struct.unpack_from("<Q", data, 160)[0]
+        if hdrlen >= HDR_LEN else None,
+        "uid": s32(168) if hdrlen >= HDR_LEN else None,
+        "af": u32(hdrlen), "packet": data[hdrlen + 4:],
         "raw": data,
     }
 
@@ -303,7 +316,8 @@ class Capture:
             with self.lock:
                 if not self.iptap:
                     self.records.append((addr[2], data))
-                elif rec and rec["length"] == PKTAP_LEN:
+                elif rec and rec["length"] == HDR_LEN and \
+                        rec["x_magic"] == EXT_MAGIC:
                     self.records.append((addr[2], rec))
                 else:
                     Capture.invalid.append((self.dev, data))

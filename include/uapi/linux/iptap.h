@@ -8,10 +8,12 @@
  * see enum iptap_mode) receives, for every packet,
  *
  *	struct iptap_pktap_hdr		156 bytes, little-endian
+ *	struct iptap_pktap_ext		16 bytes, iptap's own
  *	__le32 address family		IPTAP_AF_INET or IPTAP_AF_INET6
  *	the IP packet			from its network header on
  *
- * which is what XNU's iptap emits and what libpcap calls LINKTYPE_PKTAP.
+ * which is what XNU's iptap emits, with an extension that pth_length
+ * covers, and what libpcap calls LINKTYPE_PKTAP.
  */
 #ifndef _UAPI_LINUX_IPTAP_H
 #define _UAPI_LINUX_IPTAP_H
@@ -117,7 +119,7 @@ enum {
  * order.  Every byte iptap does not set is zero.
  */
 struct iptap_pktap_hdr {
-	__le32	pth_length;		/* sizeof(struct iptap_pktap_hdr) */
+	__le32	pth_length;		/* IPTAP_PKTAP_HDR_LEN + ext */
 	__le32	pth_type_next;		/* IPTAP_PTH_TYPE_PACKET */
 	__le32	pth_dlt;		/* IPTAP_DLT_NULL */
 	char	pth_ifname[IPTAP_IFNAMSIZ]; /* real interface, NUL-ended */
@@ -143,6 +145,28 @@ struct iptap_pktap_hdr {
 };
 
 #define IPTAP_PKTAP_HDR_LEN	156
-#define IPTAP_RECORD_HLEN	(IPTAP_PKTAP_HDR_LEN + 4)
+
+/*
+ * What iptap adds after Apple's fields, covered by pth_length: readers
+ * skip pth_length bytes to find the packet, so tcpdump, Wireshark and
+ * libpcap's filters read the records as they read XNU's.  A reader
+ * knows it by a pth_length of at least IPTAP_PKTAP_HDR_LEN +
+ * IPTAP_PKTAP_EXT_LEN and by its magic; later versions only append.
+ * The socket is the process's socket the packet belongs to; packets of
+ * none (forwarded, the kernel's, echo replies) have uid -1, cgroup 0.
+ */
+struct iptap_pktap_ext {
+	__le32	pth_x_magic;		/* IPTAP_PKTAP_EXT_MAGIC */
+	__le64	pth_x_cgroup_id;	/* the socket's cgroup v2 (the inode
+					 * number of its directory); 0: none,
+					 * or outside the creator's cgroup
+					 * namespace */
+	__le32	pth_x_uid;		/* the socket's owner, in the creator's
+					 * user namespace (s32); -1: none */
+} __attribute__((packed));
+
+#define IPTAP_PKTAP_EXT_MAGIC	0x31747069	/* "ipt1" */
+#define IPTAP_PKTAP_EXT_LEN	16
+#define IPTAP_RECORD_HLEN	(IPTAP_PKTAP_HDR_LEN + IPTAP_PKTAP_EXT_LEN + 4)
 
 #endif /* _UAPI_LINUX_IPTAP_H */

@@ -124,8 +124,8 @@ expect() {
 
 expect "-h prints the usage" 0 '^usage: iptapdump ' -h
 expect "-d shows the filter moved past the record header" 0 \
-	'ldh +\[200\]' -d 'udp port 7000'
-expect "-d: accepted records keep their header" 0 'ret +#262304' -d icmp
+	'ldh +\[216\]' -d 'udp port 7000'
+expect "-d: accepted records keep their header" 0 'ret +#262320' -d icmp
 expect "-d: no filter at all without an expression" 0 '^\(no filter' -d
 expect "-d: --pid checks pth_pid and pth_epid" 0 'ld +\[84\]' -d --pid 7
 expect "-d: options may follow the expression" 0 'ld +\[12\]' \

@@ -273,7 +273,7 @@ static uint32_t make_record(uint8_t *buf, const struct recspec *s,
 	int v6 = p->len && (p->b[0] >> 4) == 6;
 
 	memset(buf, 0, RECORD_HLEN);
-	le32(buf + 0, 156);
+	le32(buf + 0, RECORD_HLEN - 4);
 	le32(buf + 4, 1);
 	le32(buf + 8, 0);
 	strncpy((char *)buf + 12, s->ifname, 23);
@@ -290,7 +290,10 @@ static uint32_t make_record(uint8_t *buf, const struct recspec *s,
 	le32(buf + 112, v6 ? p->b[6] : p->b[9]);
 	le32(buf + 116, 1700000000);
 	le32(buf + 120, 123456);
-	le32(buf + 156, v6 ? 30 : 2);
+	le32(buf + 156, IPTAP_PKTAP_EXT_MAGIC);
+	le32(buf + 160, 7);		/* cgroup ID, low word */
+	le32(buf + 168, 1000);		/* uid */
+	le32(buf + RECORD_HLEN - 4, v6 ? 30 : 2);
 	memcpy(buf + RECORD_HLEN, p->b, p->len);
 	return RECORD_HLEN + p->len;
 }
@@ -311,7 +314,7 @@ static void test_parse(void)
 
 	len = make_record(buf, &s, &pkts[P_UDP6_7000]);
 	ok(!rec_parse(buf, len, len, &r), "parse: a record parses");
-	ok(r.hdrlen == 156 && r.flags == 1 && r.family == 30 && r.af == 30,
+	ok(r.hdrlen == RECORD_HLEN - 4 && r.flags == 1 && r.family == 30 && r.af == 30,
 	   "parse: length, flags, family, AF word");
 	eq_str(r.ifname, "veth12", "parse: ifname");
 	ok(r.pid == 77 && r.epid == 66, "parse: pid %d, epid %d", r.pid,
@@ -321,7 +324,7 @@ static void test_parse(void)
 	ok(r.ipproto == 17 && r.iftype == 1 && r.ifunit == 1 &&
 	   r.flowid == 0xdeadbeef, "parse: ipproto, iftype, ifunit, flowid");
 	ok(r.sec == 1700000000 && r.usec == 123456, "parse: timestamp");
-	ok(r.pkt == buf + 160 && r.pktcap == pkts[P_UDP6_7000].len &&
+	ok(r.pkt == buf + RECORD_HLEN && r.pktcap == pkts[P_UDP6_7000].len &&
 	   r.pktlen == pkts[P_UDP6_7000].len, "parse: the packet follows");
 	ok(rec_dir(&r) == 1, "parse: direction in");
 
@@ -458,7 +461,7 @@ static const char *const exprs[] = {
 
 /*
  * Run f on every packet bare and g on its record; both must accept and
- * reject alike, g keeping 160 bytes more.
+ * reject alike, g keeping RECORD_HLEN bytes more.
  */
 static int same_decisions(const struct filter *f, const struct filter *g,
 			  unsigned int *accepted, unsigned int *rejected,
@@ -622,12 +625,12 @@ static void test_offset_handmade(void)
 	check_prog("ld [2^31 - 128]", far_abs, 2, 0);
 	/*
 	 * The kernel adds x and k modulo 2^32 (libpcap's bpf_filter()
-	 * refuses a negative k instead): k - 2 + 160 is k + 158.
+	 * refuses a negative k instead): k - 2 + 176 is k + 174.
 	 */
 	f.insns = neg_ind;
 	f.len = 5;
 	ok(!filter_offset(&f, RECORD_HLEN, &g, err, sizeof(err)) &&
-	   g.len == 5 && g.insns[1].k == 158 && g.insns[3].k == 0xffffffffu,
+	   g.len == 5 && g.insns[1].k == RECORD_HLEN - 2 && g.insns[3].k == 0xffffffffu,
 	   "offset: ld [x + k] with a negative k moves modulo 2^32");
 	filter_free(&g);
 
