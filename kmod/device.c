@@ -321,6 +321,38 @@ static int iptap_fill_info(struct sk_buff *skb, const struct net_device *dev)
 	return iptap_select_fill(skb, &idev->select);
 }
 
+static size_t iptap_get_xstats_size(const struct net_device *dev)
+{
+	/* The core adds the room of IFLA_INFO_XSTATS itself. */
+	return 3 * nla_total_size_64bit(sizeof(u64));
+}
+
+static int iptap_fill_xstats(struct sk_buff *skb, const struct net_device *dev)
+{
+	const struct iptap_dev *idev = netdev_priv(dev);
+	struct nlattr *xstats;
+	u64 records, bytes;
+
+	/* It only reads the counters, but does not say so. */
+	dev_lstats_read((struct net_device *)dev, &records, &bytes);
+	xstats = nla_nest_start_noflag(skb, IFLA_INFO_XSTATS);
+	if (!xstats)
+		return -EMSGSIZE;
+	if (nla_put_u64_64bit(skb, IPTAP_XSTATS_RECORDS, records,
+			      IPTAP_XSTATS_PAD) ||
+	    nla_put_u64_64bit(skb, IPTAP_XSTATS_LOST,
+			      atomic_long_read(&idev->dropped),
+			      IPTAP_XSTATS_PAD) ||
+	    nla_put_u64_64bit(skb, IPTAP_XSTATS_UNATTRIBUTED,
+			      atomic_long_read(&idev->unattributed),
+			      IPTAP_XSTATS_PAD)) {
+		nla_nest_cancel(skb, xstats);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, xstats);
+	return 0;
+}
+
 struct rtnl_link_ops iptap_link_ops __read_mostly = {
 	.kind		= "iptap",
 	.priv_size	= sizeof(struct iptap_dev),
@@ -332,4 +364,6 @@ struct rtnl_link_ops iptap_link_ops __read_mostly = {
 	.changelink	= iptap_changelink,
 	.get_size	= iptap_get_size,
 	.fill_info	= iptap_fill_info,
+	.get_xstats_size = iptap_get_xstats_size,
+	.fill_xstats	= iptap_fill_xstats,
 };

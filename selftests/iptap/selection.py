@@ -274,6 +274,48 @@ if stock:
 elif HAVE_CGROUP:
     t.ok(True, "# SKIP no Debian tcpdump in the guest")
 
+# --- iptapdump: the owner and cgroup of each packet, and filters on them ---
+IPTAPDUMP = os.path.join(ROOT, "tools", "iptapdump", "iptapdump")
+
+
+def iptapdump(name, *args):
+    """iptapdump on pk1 in namespace a, entered with nsenter: ip netns
+    exec would hide the cgroup2 mount that names the cgroups."""
+    return ToolRun(name, ["nsenter", "--net=/run/netns/a", IPTAPDUMP,
+                          "-i", "pk1", "-e", "-c", "8"] + list(args), OUT)
+
+
+def lines_of(run):
+    run.finish()
+    return [line for line in run.data.decode(errors="replace").splitlines()
+            if line]
+
+
+if HAVE_CGROUP:
+    rtnl.newlink("pk1", b"", ns="a")
+    runs = [iptapdump("web", "--cgroup", "/system.slice/web.service"),
+            iptapdump("uid", "--uid", "4242")]
+    run_clients(CLIENTS)
+    web, uid = [lines_of(r) for r in runs]
+    t.ok(len(web) == 8 and
+         all(re.search(r" python3:\d+ user 0 cgroup /system.slice/"
+                       r"web.service IP 10.0.0.[12].(5001|7) > ", line) or
+             re.search(r" python3:\d+ user 4242 cgroup /system.slice/"
+                       r"web.service/worker IP 10.0.0.[12].(5002|7) > ",
+                       line) for line in web),
+         "iptapdump -e --cgroup /system.slice/web.service: the packets of "
+         "web and its worker, each with its owner and cgroup path",
+         web + [runs[0].stderr])
+    t.ok(len(uid) == 8 and
+         all(re.search(r" user 4242 cgroup /(system.slice/web.service/"
+                       r"worker|other.slice) IP 10.0.0.[12].(500[23]|7) > ",
+                       line) for line in uid),
+         "iptapdump --uid 4242: the worker's and the other client's",
+         uid + [runs[1].stderr])
+    r = sh("%s -i pk1 --cgroup /no/such -c 1" % IPTAPDUMP, check=False)
+    t.ok(r.returncode == 2 and "cgroup /no/such" in r.stderr,
+         "iptapdump --cgroup names a missing cgroup", r.stderr)
+
 # --- Selection by process -------------------------------------------------
 # A client that waits for a line before it sends; a thread of it too.
 code = ("import threading, sys\n"
@@ -327,6 +369,10 @@ if os.path.isfile(os.path.join(ROOT, "build", "ip", "link_iptap.so")) \
     js = sh("%s -n a -d -j link show web0" % IP, check=False).stdout
     t.ok('"info_data":{"mode":"raw","cgroup":"/system.slice/web.service",'
          '"uid":65534,"pid":1}' in js, "and in its JSON", js)
+    show = sh("%s -n a -s -d link show pk0" % IP, check=False).stdout
+    t.ok(re.search(r"iptap mode pktap cgroup /system.slice/web.service/"
+                   r"worker \n\s+records 4 lost 0 unattributed 0 ", show),
+         "ip -s -d link show: the device's counters, 4 records", show)
     r = sh("%s -n a link set web0 type iptap uid 0" % IP, check=False)
     t.ok(r.returncode != 0 and "selectors" in r.stderr,
          "ip link set ... uid 0: the kernel's refusal is shown", r.stderr)

@@ -147,6 +147,29 @@ static void iptap_print_opt(unused struct link_util *lu, unused FILE *f,
 			   rta_getattr_u32(tb[IFLA_IPTAP_PID]));
 }
 
+/* ip -s -d link show: the device's counters. */
+static void iptap_print_xstats(unused struct link_util *lu, unused FILE *f,
+			       struct rtattr *xstats)
+{
+	static const char * const names[IPTAP_XSTATS_MAX + 1] = {
+		[IPTAP_XSTATS_RECORDS]		= "records",
+		[IPTAP_XSTATS_LOST]		= "lost",
+		[IPTAP_XSTATS_UNATTRIBUTED]	= "unattributed",
+	};
+	struct rtattr *tb[IPTAP_XSTATS_MAX + 1];
+	char fmt[32];
+	int i;
+
+	parse_rtattr_nested(tb, IPTAP_XSTATS_MAX, xstats);
+	print_nl();
+	for (i = 0; i <= IPTAP_XSTATS_MAX; i++) {
+		if (!names[i] || !tb[i] || RTA_PAYLOAD(tb[i]) < sizeof(__u64))
+			continue;
+		snprintf(fmt, sizeof(fmt), "%s %%llu ", names[i]);
+		print_u64(PRINT_ANY, names[i], fmt, rta_getattr_u64(tb[i]));
+	}
+}
+
 static void iptap_print_help(unused struct link_util *lu, unused int argc,
 			     unused char **argv, FILE *f)
 {
@@ -158,5 +181,6 @@ struct link_util iptap_link_util = {
 	.maxattr	= IFLA_IPTAP_MAX,
 	.parse_opt	= iptap_parse_opt,
 	.print_opt	= iptap_print_opt,
+	.print_xstats	= iptap_print_xstats,
 	.print_help	= iptap_print_help,
 };

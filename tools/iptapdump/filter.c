@@ -375,6 +375,8 @@ static int emit_category(struct prog *p, const struct alt *alts,
 #define ECOMM_OFF	88
 #define IFNAME_OFF	12
 #define FLAGS_OFF	36
+#define CGROUP_OFF	160
+#define UID_OFF		168
 
 static uint32_t le_word(int32_t v)
 {
@@ -421,6 +423,28 @@ int filter_meta(const struct meta *m, struct filter *out, char *err,
 			alt_field(&alts[n++], IFNAME_OFF, m->ifnames[j],
 				  IPTAP_IFNAMSIZ);
 		if (emit_category(&p, alts, n, rej, &nrej, err, errlen))
+			goto out;
+	}
+	/* --uid: the socket's owner. */
+	if (m->nuids) {
+		memset(alts, 0, sizeof(alts));
+		for (j = 0; j < m->nuids; j++)
+			alt_add(&alts[j], BPF_W, UID_OFF, 0,
+				le_word((int32_t)m->uids[j]));
+		if (emit_category(&p, alts, m->nuids, rej, &nrej, err, errlen))
+			goto out;
+	}
+	/* --cgroup: the socket's cgroup, one of those listed. */
+	if (m->ncgroups) {
+		memset(alts, 0, sizeof(alts));
+		for (j = 0; j < m->ncgroups; j++) {
+			alt_add(&alts[j], BPF_W, CGROUP_OFF, 0,
+				le_word((int32_t)m->cgroups[j]));
+			alt_add(&alts[j], BPF_W, CGROUP_OFF + 4, 0,
+				le_word((int32_t)(m->cgroups[j] >> 32)));
+		}
+		if (emit_category(&p, alts, m->ncgroups, rej, &nrej, err,
+				  errlen))
 			goto out;
 	}
 	if (m->dirs && m->dirs != (IPTAP_PTH_FLAG_DIR_IN |
@@ -549,6 +573,41 @@ int meta_add_pid(struct meta *m, const char *arg, char *err, size_t errlen)
 		return fail(err, errlen, "at most %d --pid", META_MAX);
 	m->pids[m->npids++] = (int32_t)v;
 	return 0;
+}
+
+int meta_add_uid(struct meta *m, const char *arg, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v >= UINT32_MAX)
+		return fail(err, errlen, "bad uid \"%s\"", arg);
+	if (m->nuids == META_MAX)
+		return fail(err, errlen, "at most %d --uid", META_MAX);
+	m->uids[m->nuids++] = (uint32_t)v;
+	return 0;
+}
+
+int meta_add_cgroup(struct meta *m, const char *path, char *err,
+		    size_t errlen)
+{
+	int max = 2 * META_MAX - m->ncgroups, n = 0;
+
+	if (path[0] != '/')
+		return fail(err, errlen,
+			    "a cgroup path starts with /, as /proc/PID/cgroup shows it: \"%s\"",
+			    path);
+	if (!cgroup_ids(path, m->cgroups + m->ncgroups, max, &n)) {
+		m->ncgroups += n;
+		return 0;
+	}
+	if (errno == E2BIG)
+		return fail(err, errlen,
+			    "%s holds %d cgroups, more than %d: capture on a device made with \"ip link add ... type iptap cgroup %s\"",
+			    path, n, max, path);
+	return fail(err, errlen, "cgroup %s: %s", path, strerror(errno));
 }
 
 /* The kernel keeps 15 characters of a command name (TASK_COMM_LEN 16). */

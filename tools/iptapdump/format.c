@@ -447,7 +447,29 @@ void fmt_ip(char *buf, size_t len, const uint8_t *pkt, uint32_t caplen,
 	}
 }
 
-void fmt_record(char *buf, size_t len, const struct rec *r, int quick)
+/* " user UID cgroup PATH", "-" for what the record does not know. */
+static void fmt_owner(struct out *o, const struct rec *r)
+{
+	char path[4 * 256 + 1];
+	const char *p;
+
+	if (r->ext && r->uid != -1)
+		put(o, "user %u ", (uint32_t)r->uid);
+	else
+		put(o, "user - ");
+	p = r->ext && r->cgroup_id ? cgroup_path(r->cgroup_id) : NULL;
+	if (p) {
+		fmt_name(path, sizeof(path), p);
+		put(o, "cgroup %s ", path);
+	} else if (r->ext && r->cgroup_id) {
+		put(o, "cgroup #%llu ", (unsigned long long)r->cgroup_id);
+	} else {
+		put(o, "cgroup - ");
+	}
+}
+
+void fmt_record(char *buf, size_t len, const struct rec *r, int quick,
+		int ext)
 {
 	static const char *const dirs[] = { "?", "in", "out" };
 	char t[32], ifn[4 * IPTAP_IFNAMSIZ + 1], proc[4 * IPTAP_COMLEN + 16];
@@ -462,6 +484,8 @@ void fmt_record(char *buf, size_t len, const struct rec *r, int quick)
 		fmt_proc(eproc, sizeof(eproc), r->epid, r->ecomm);
 		put(&o, "via %s ", eproc);
 	}
+	if (ext)
+		fmt_owner(&o, r);
 	fmt_ip(buf + o.pos, len - o.pos, r->pkt, r->pktcap, r->pktlen,
 	       quick);
 }

@@ -3,8 +3,9 @@
  * iptapdump: capture from an iptap device.  Shared declarations.
  *
  * A record, as a packet socket bound to an iptap device receives it, is
- * the 156-byte little-endian PKTAP v1 header, a 4-byte little-endian
- * address family word (2 or 30) and the IP packet.
+ * the 156-byte little-endian PKTAP v1 header, iptap's 16-byte extension
+ * (pth_length covers both), a 4-byte little-endian address family word
+ * (2 or 30) and the IP packet.
  */
 #ifndef IPTAPDUMP_H
 #define IPTAPDUMP_H
@@ -40,6 +41,9 @@ struct rec {
 	uint32_t svc, flowid, ipproto;
 	uint16_t iftype, ifunit;
 	uint32_t af;			/* the AF word after the header */
+	int ext;			/* iptap's extension is there: */
+	uint64_t cgroup_id;		/* the socket's cgroup, 0: none */
+	int32_t uid;			/* its owner, -1: none */
 
 	const uint8_t *pkt;		/* the IP packet */
 	uint32_t pktcap;		/* its captured bytes */
@@ -68,8 +72,19 @@ void fmt_time(char *buf, size_t len, uint32_t sec, uint32_t usec);
 /* Summary of an IP packet: addresses, ports, protocol details. */
 void fmt_ip(char *buf, size_t len, const uint8_t *pkt, uint32_t caplen,
 	    uint32_t wirelen, int quick);
-/* One output line (no newline) for a record. */
-void fmt_record(char *buf, size_t len, const struct rec *r, int quick);
+/* One output line (no newline) for a record; ext: with its owner. */
+void fmt_record(char *buf, size_t len, const struct rec *r, int quick,
+		int ext);
+
+/* ---- cgroups.c: cgroup IDs to paths ---- */
+
+/*
+ * The path of the cgroup v2 with this ID, below the cgroup2 mount, or
+ * NULL when it is not found (gone, or no cgroup2 mount to look in).
+ */
+const char *cgroup_path(uint64_t id);
+/* The IDs of the cgroup at path and of its descendants; -1: errno. */
+int cgroup_ids(const char *path, uint64_t *ids, int max, int *n);
 
 /* ---- filter.c: kernel filters ---- */
 
@@ -85,6 +100,10 @@ struct meta {
 	char ifnames[META_MAX][IPTAP_IFNAMSIZ];
 	int nifnames;
 	unsigned int dirs;		/* IPTAP_PTH_FLAG_DIR_* wanted, 0: any */
+	uint32_t uids[META_MAX];	/* the socket's owner */
+	int nuids;
+	uint64_t cgroups[2 * META_MAX];	/* the socket's cgroup */
+	int ncgroups;
 };
 
 struct filter {
@@ -127,6 +146,10 @@ int meta_add_comm(struct meta *m, const char *name, char *err, size_t errlen);
 int meta_add_ifname(struct meta *m, const char *name, char *err,
 		    size_t errlen);
 int meta_add_pid(struct meta *m, const char *arg, char *err, size_t errlen);
+int meta_add_uid(struct meta *m, const char *arg, char *err, size_t errlen);
+/* The cgroup at path and its descendants as they are now. */
+int meta_add_cgroup(struct meta *m, const char *path, char *err,
+		    size_t errlen);
 
 /* ---- pcapfile.c: classic pcap, LINKTYPE_PKTAP ---- */
 

@@ -39,9 +39,9 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: " PROG " [-i DEV] [-c COUNT] [-w FILE|-] [-q] [-d] [-B MIB]\n"
-"                 [--pid PID] [--comm NAME] [--in] [--out] [--if IFNAME]\n"
-"                 [--top] [EXPRESSION]\n"
+"usage: " PROG " [-i DEV] [-c COUNT] [-w FILE|-] [-q] [-e] [-d] [-B MIB]\n"
+"                 [--pid PID] [--comm NAME] [--uid UID] [--cgroup PATH]\n"
+"                 [--in] [--out] [--if IFNAME] [--top] [EXPRESSION]\n"
 "\n"
 "Capture from an iptap device (default " DEFAULT_DEV ").\n"
 "\n"
@@ -50,19 +50,26 @@ static void usage(FILE *f)
 "  -w FILE        write a pcap file (LINKTYPE_PKTAP) instead of text;\n"
 "                 \"-\" writes it to standard output\n"
 "  -q             quick output: shorter lines, less protocol detail\n"
+"  -e             also print the owner and the cgroup of each packet's\n"
+"                 socket\n"
 "  -d             print the kernel filter program and exit\n"
 "  -B MIB         size of the receive ring in MiB (default %d)\n"
 "  --pid PID      only packets of process PID (or of sockets it created);\n"
 "                 -1: packets of no known process\n"
 "  --comm NAME    only packets of processes named NAME (or of sockets\n"
 "                 such a process created)\n"
+"  --uid UID      only packets of sockets that user owns\n"
+"  --cgroup PATH  only packets of sockets in the cgroup v2 PATH, as\n"
+"                 /proc/PID/cgroup shows it, or in the cgroups below it\n"
+"                 as they are when the capture starts\n"
 "  --in, --out    only received, only sent packets\n"
 "  --if IFNAME    only packets of the real interface IFNAME\n"
 "  --top          a table of packets and bytes per process and interface,\n"
 "                 refreshed every second\n"
 "  EXPRESSION     a tcpdump filter on the IP packet (pcap-filter(7))\n"
 "\n"
-"--pid, --comm and --if may be repeated (any of the values matches).\n"
+"--pid, --comm, --uid, --cgroup and --if may be repeated (any of the\n"
+"values matches).\n"
 "Ctrl-C stops the capture and prints the packets captured and dropped.\n",
 		DEFAULT_BUF);
 }
@@ -130,7 +137,7 @@ struct opts {
 	const char *dev, *wfile;
 	unsigned long count;
 	size_t bufsize;
-	int quick, dump, top;
+	int quick, ext, dump, top;
 	struct meta meta;
 	char *expr;
 };
@@ -206,7 +213,8 @@ static void handle(struct state *s, const struct tpacket3_hdr *h)
 		return;
 	}
 	if (ok) {
-		fmt_record(s->line, sizeof(s->line), &r, s->o->quick);
+		fmt_record(s->line, sizeof(s->line), &r, s->o->quick,
+			   s->o->ext);
 	} else {
 		char t[32];
 
@@ -221,10 +229,13 @@ static void handle(struct state *s, const struct tpacket3_hdr *h)
 
 static void parse(struct opts *o, int argc, char **argv)
 {
-	enum { OPT_PID = 256, OPT_COMM, OPT_IN, OPT_OUT, OPT_IF, OPT_TOP };
+	enum { OPT_PID = 256, OPT_COMM, OPT_UID, OPT_CGROUP, OPT_IN, OPT_OUT,
+	       OPT_IF, OPT_TOP };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "comm", required_argument, NULL, OPT_COMM },
+		{ "uid", required_argument, NULL, OPT_UID },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
 		{ "in", no_argument, NULL, OPT_IN },
 		{ "out", no_argument, NULL, OPT_OUT },
 		{ "if", required_argument, NULL, OPT_IF },
@@ -239,7 +250,7 @@ static void parse(struct opts *o, int argc, char **argv)
 	o->dev = DEFAULT_DEV;
 	o->bufsize = (size_t)DEFAULT_BUF << 20;
 	/* Options may follow the expression, as with tcpdump; "--" ends them. */
-	while ((c = getopt_long(argc, argv, "i:c:w:qdB:h", longopts,
+	while ((c = getopt_long(argc, argv, "i:c:w:qedB:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'i':
@@ -253,6 +264,9 @@ static void parse(struct opts *o, int argc, char **argv)
 			break;
 		case 'q':
 			o->quick = 1;
+			break;
+		case 'e':
+			o->ext = 1;
 			break;
 		case 'd':
 			o->dump = 1;
@@ -269,6 +283,14 @@ static void parse(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_COMM:
 			if (meta_add_comm(&o->meta, optarg, err, sizeof(err)))
+				usage_error("%s", err);
+			break;
+		case OPT_UID:
+			if (meta_add_uid(&o->meta, optarg, err, sizeof(err)))
+				usage_error("%s", err);
+			break;
+		case OPT_CGROUP:
+			if (meta_add_cgroup(&o->meta, optarg, err, sizeof(err)))
 				usage_error("%s", err);
 			break;
 		case OPT_IN:

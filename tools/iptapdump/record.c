@@ -49,6 +49,12 @@ static void get_str(char *dst, const uint8_t *src, size_t n)
 	dst[i] = 0;
 }
 
+#define EXT_OFF(f) (IPTAP_PKTAP_HDR_LEN + offsetof(struct iptap_pktap_ext, f))
+_Static_assert(EXT_OFF(pth_x_magic) == 156 && EXT_OFF(pth_x_cgroup_id) == 160 &&
+	       EXT_OFF(pth_x_uid) == 168 &&
+	       sizeof(struct iptap_pktap_ext) == IPTAP_PKTAP_EXT_LEN,
+	       "extension offsets");
+
 /* The first 108 bytes are what every PKTAP reader requires. */
 #define PKTAP_MIN 108
 
@@ -81,6 +87,15 @@ int rec_parse(const uint8_t *d, uint32_t caplen, uint32_t wirelen,
 		r->ipproto = get_le32(d + OFF(pth_ipproto));
 		r->sec = get_le32(d + OFF(pth_tstamp_sec));
 		r->usec = get_le32(d + OFF(pth_tstamp_usec));
+	}
+	r->uid = -1;
+	if (r->hdrlen >= IPTAP_PKTAP_HDR_LEN + IPTAP_PKTAP_EXT_LEN &&
+	    get_le32(d + EXT_OFF(pth_x_magic)) == IPTAP_PKTAP_EXT_MAGIC) {
+		r->ext = 1;
+		r->cgroup_id = get_le32(d + EXT_OFF(pth_x_cgroup_id)) |
+			       (uint64_t)get_le32(d + EXT_OFF(pth_x_cgroup_id) +
+						  4) << 32;
+		r->uid = (int32_t)get_le32(d + EXT_OFF(pth_x_uid));
 	}
 	r->af = get_le32(d + r->hdrlen);
 	r->pkt = d + r->hdrlen + 4;

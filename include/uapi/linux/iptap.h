@@ -78,6 +78,22 @@ enum {
 
 #define IFLA_IPTAP_MAX		(__IFLA_IPTAP_MAX - 1)
 
+/*
+ * The device's counters, nested in IFLA_INFO_XSTATS (ip -s -d link show),
+ * each a u64 since the device was created.
+ */
+enum {
+	IPTAP_XSTATS_UNSPEC,
+	IPTAP_XSTATS_RECORDS,		/* handed to its packet sockets */
+	IPTAP_XSTATS_LOST,		/* not made: no memory */
+	/* records of a process's socket whose owner was unknown */
+	IPTAP_XSTATS_UNATTRIBUTED,
+	IPTAP_XSTATS_PAD,
+	__IPTAP_XSTATS_MAX,
+};
+
+#define IPTAP_XSTATS_MAX	(__IPTAP_XSTATS_MAX - 1)
+
 #define IPTAP_LINKTYPE_PKTAP	258	/* pcap link type of a capture */
 #define IPTAP_DLT_NULL		0	/* pth_dlt: AF word, then IP */
 
@@ -157,12 +173,13 @@ struct iptap_pktap_hdr {
  */
 struct iptap_pktap_ext {
 	__le32	pth_x_magic;		/* IPTAP_PKTAP_EXT_MAGIC */
-	__le64	pth_x_cgroup_id;	/* the socket's cgroup v2 (the inode
-					 * number of its directory); 0: none,
-					 * or outside the creator's cgroup
-					 * namespace */
-	__le32	pth_x_uid;		/* the socket's owner, in the creator's
-					 * user namespace (s32); -1: none */
+	/*
+	 * The socket's cgroup v2 (the inode number of its directory); 0:
+	 * none, or outside the creator's cgroup namespace.
+	 */
+	__le64	pth_x_cgroup_id;
+	/* The socket's owner, in the creator's user namespace; -1: none. */
+	__le32	pth_x_uid;
 } __attribute__((packed));
 
 #define IPTAP_PKTAP_EXT_MAGIC	0x31747069	/* "ipt1" */

@@ -291,7 +291,8 @@ static uint32_t make_record(uint8_t *buf, const struct recspec *s,
 	le32(buf + 116, 1700000000);
 	le32(buf + 120, 123456);
 	le32(buf + 156, IPTAP_PKTAP_EXT_MAGIC);
-	le32(buf + 160, 7);		/* cgroup ID, low word */
+	le32(buf + 160, 0x89abcdef);	/* cgroup ID */
+	le32(buf + 164, 0x1234567);
 	le32(buf + 168, 1000);		/* uid */
 	le32(buf + RECORD_HLEN - 4, v6 ? 30 : 2);
 	memcpy(buf + RECORD_HLEN, p->b, p->len);
@@ -327,6 +328,12 @@ static void test_parse(void)
 	ok(r.pkt == buf + RECORD_HLEN && r.pktcap == pkts[P_UDP6_7000].len &&
 	   r.pktlen == pkts[P_UDP6_7000].len, "parse: the packet follows");
 	ok(rec_dir(&r) == 1, "parse: direction in");
+	ok(r.ext && r.uid == 1000 && r.cgroup_id == 0x123456789abcdefull,
+	   "parse: the extension's uid and cgroup ID");
+	le32(buf + 156, 0);
+	ok(!rec_parse(buf, len, len, &r) && !r.ext && r.uid == -1 &&
+	   !r.cgroup_id, "parse: no extension without its magic");
+	le32(buf + 156, IPTAP_PKTAP_EXT_MAGIC);
 
 	/* pid -1: every byte of a negative number. */
 	s.pid = s.epid = -1;
@@ -423,7 +430,7 @@ static void test_format(void)
 
 	len = make_record(rb, &s, &pkts[P_UDP4_7000]);
 	rec_parse(rb, len, len, &r);
-	fmt_record(buf, sizeof(buf), &r, 0);
+	fmt_record(buf, sizeof(buf), &r, 0, 0);
 	eq_str(buf, "22:13:20.123456 out va1 udp-client:4242 IP 10.0.0.1.5555 "
 	       "> 10.0.0.2.7000: UDP, length 10", "format: a whole line");
 
@@ -435,10 +442,22 @@ static void test_format(void)
 	s.ifname = "";
 	len = make_record(rb, &s, &pkts[P_ICMP4_ECHO]);
 	rec_parse(rb, len, len, &r);
-	fmt_record(buf, sizeof(buf), &r, 1);
+	fmt_record(buf, sizeof(buf), &r, 1, 0);
 	eq_str(buf, "22:13:20.123456 in  - fork-child:9 via fork-parent:8 IP "
 	       "10.0.0.1 > 10.0.0.2: icmp 64",
 	       "format: the effective process, no interface, -q");
+	fmt_record(buf, sizeof(buf), &r, 1, 1);
+	eq_str(buf, "22:13:20.123456 in  - fork-child:9 via fork-parent:8 "
+	       "user 1000 cgroup #81985529216486895 IP 10.0.0.1 > 10.0.0.2: "
+	       "icmp 64", "format: -e, a cgroup with no path here");
+	le32(rb + 168, 0xffffffff);
+	le32(rb + 160, 0);
+	le32(rb + 164, 0);
+	rec_parse(rb, len, len, &r);
+	fmt_record(buf, sizeof(buf), &r, 1, 1);
+	eq_str(buf, "22:13:20.123456 in  - fork-child:9 via fork-parent:8 "
+	       "user - cgroup - IP 10.0.0.1 > 10.0.0.2: icmp 64",
+	       "format: -e, no socket");
 }
 
 /* ---- BPF rewriting ---- */
@@ -872,6 +891,28 @@ static void test_meta(void)
 	m.dirs = IPTAP_PTH_FLAG_DIR_IN | IPTAP_PTH_FLAG_DIR_OUT;
 	ok(!filter_build("", &m, &f, err, sizeof(err)) && f.len == 0,
 	   "meta: --in --out filters nothing");
+
+	/* The extension: the records here are uid 1000's, in one cgroup. */
+	memset(&m, 0, sizeof(m));
+	ok(!meta_add_uid(&m, "1000", err, sizeof(err)) &&
+	   passes("", &m, &s, P_UDP4_7000) == 1, "meta: --uid 1000 passes it");
+	m.uids[0] = 1001;
+	ok(passes("", &m, &s, P_UDP4_7000) == 0, "meta: --uid 1001 drops it");
+	ok(meta_add_uid(&m, "-1", err, sizeof(err)) == -1 &&
+	   meta_add_uid(&m, "4294967295", err, sizeof(err)) == -1 &&
+	   meta_add_uid(&m, "x", err, sizeof(err)) == -1,
+	   "meta: bad uids are refused");
+	memset(&m, 0, sizeof(m));
+	m.cgroups[m.ncgroups++] = 0x123456789abcdefull + (1ull << 32);
+	ok(passes("", &m, &s, P_UDP4_7000) == 0,
+	   "meta: a cgroup ID differing in its high word drops it");
+	m.cgroups[m.ncgroups++] = 0x123456789abcdefull;
+	ok(passes("", &m, &s, P_UDP4_7000) == 1,
+	   "meta: its cgroup ID among others passes it");
+	ok(meta_add_cgroup(&m, "system.slice", err, sizeof(err)) == -1 &&
+	   strstr(err, "starts with /") &&
+	   meta_add_cgroup(&m, "/no/such/cgroup/here", err, sizeof(err)) == -1,
+	   "meta: --cgroup refuses a relative path and a missing cgroup");
 
 	/* Everything at once. */
 	memset(&m, 0, sizeof(m));
