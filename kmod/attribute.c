@@ -75,9 +75,19 @@ static void iptap_attr_from_owner(struct iptap_attr *a,
 /* @sk, a process's socket, is the packet's: selectors look at it. */
 static void iptap_attr_sock(struct iptap_attr *a, struct sock *sk)
 {
-	a->sock = true;
+	a->has_sk = true;
 	a->uid = READ_ONCE(sk->sk_uid);
 	a->cgroup = iptap_sock_cgroup(sk);
+}
+
+/* An echo reply: ping's, whose socket its record describes. */
+static void iptap_attr_ping(struct iptap_attr *a, const struct iptap_owner *o)
+{
+	a->last = &o->last;
+	a->creator = &o->creator;
+	a->has_sk = true;
+	a->uid = o->ping_uid;
+	a->cgroup = o->ping_cgroup;
 }
 
 /* The full socket a packet belongs to, if any. */
@@ -125,10 +135,13 @@ static enum iptap_subflow iptap_owner_of_subflow(struct iptap_owners *owners,
 	}
 	if (!iptap_sock_is_mptcp(msk))
 		return IPTAP_SUBFLOW_KERNEL;
+	/* Read before the check that @msk is still @sock's. */
 	iptap_attr_sock(a, msk);
 	*o = iptap_owner_of_mptcp(owners, sock, msk);
-	if (!*o)	/* closed meanwhile, or not recorded */
+	if (!*o) {	/* closed meanwhile, or not recorded */
+		a->has_sk = false;
 		*o = iptap_owner_of_sock(owners, ssk);
+	}
 	return IPTAP_SUBFLOW_ATTACHED;
 }
 
@@ -224,7 +237,7 @@ static void iptap_attribute_out(struct sk_buff *skb,
 		/* Replies to ping carry only its identifier: remember it. */
 		id = iptap_echo_id(skb, state->pf, true);
 		if (id >= 0)
-			iptap_owner_note_ping(owners, state->pf, id);
+			iptap_owner_note_ping(owners, sk, state->pf, id);
 		return;
 	}
 	/* ACKs, retransmissions, SYN-ACKs: the socket's last known owner. */
@@ -283,9 +296,14 @@ static void iptap_attribute_in(struct sk_buff *skb,
 	if (id >= 0) {
 		iptap_owners_settle(owners);
 		o = iptap_owner_of_ping(owners, state->pf, id);
-		/* A forwarded reply is nobody's here; a local one is ping's. */
-		if (o || iptap_is_local(skb, state))
-			iptap_attr_from_owner(a, o);
+		/*
+		 * A local reply is ping's; a forwarded one is nobody's here,
+		 * unless its identifier is one of ours too.
+		 */
+		if (o)
+			iptap_attr_ping(a, o);
+		else if (iptap_is_local(skb, state))
+			a->unattributed = true;
 		return;
 	}
 

@@ -247,7 +247,7 @@ static int iptap_newlink(struct net_device *dev,
 	/* Raw IP, as libpcap reads a device without link-layer header. */
 	if (idev->mode == IPTAP_MODE_RAW)
 		dev->type = ARPHRD_NONE;
-	/* Before registration: the device never records more. */
+	/* Before registration: no packet escapes the selectors. */
 	err = iptap_select_parse(&idev->select, data, extack);
 	if (err)
 		return err;

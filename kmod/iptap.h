@@ -69,6 +69,9 @@ struct iptap_owner {
 	struct rhash_head node;
 	struct iptap_owner_key key;
 	struct list_head ping;	/* a ping record: in its table's ping list */
+	/* A ping record: the owner and cgroup of ping's socket. */
+	kuid_t ping_uid;
+	struct cgroup *ping_cgroup;	/* a reference, or NULL */
 	unsigned long used;	/* jiffies, for expiry */
 	struct rcu_head rcu;
 	struct iptap_proc last;		/* the last process that used it */
@@ -81,8 +84,11 @@ struct iptap_attr {
 	const struct iptap_proc *creator;	/* NULL: same as last */
 	bool unattributed;	/* a process's socket, whose owner is unknown */
 	struct iptap_proc cur;	/* storage when last is the running task */
-	/* The process's socket the packet belongs to, if any. */
-	bool sock;		/* false: none; uid and cgroup unset */
+	/*
+	 * The process's socket the packet belongs to, if any.  The cgroup
+	 * outlives a socket freed meanwhile: cgroups are freed after RCU.
+	 */
+	bool has_sk;		/* false: none; uid and cgroup unset */
 	kuid_t uid;		/* its owner */
 	struct cgroup *cgroup;	/* its cgroup v2, NULL without one */
 };
@@ -175,6 +181,7 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 
 /* select.c */
 struct cgroup *iptap_cgroup_root_get(void);
+struct cgroup *iptap_cgroup_get(struct cgroup *cgrp);
 void iptap_cgroup_put(struct cgroup *cgrp);
 u64 iptap_cgroup_id_seen(const struct iptap_dev *idev, struct cgroup *cgrp);
 int iptap_select_parse(struct iptap_select *sel, struct nlattr *data[],
@@ -231,7 +238,8 @@ void iptap_owner_inherit(struct sock *sk, struct sock *listener,
 			 struct socket *sock);
 void iptap_owner_adopt(struct iptap_owners *owners, struct sock *ssk,
 		       const struct iptap_owner *o);
-void iptap_owner_note_ping(struct iptap_owners *owners, u8 family, u16 id);
+void iptap_owner_note_ping(struct iptap_owners *owners, struct sock *sk,
+			   u8 family, u16 id);
 void iptap_owner_forget_sock(struct sock *sk);
 
 /* scan.c */

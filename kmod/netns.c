@@ -136,7 +136,7 @@ void iptap_net_detach(struct iptap_dev *idev)
 	 * A device being unregistered is freed after an RCU grace period,
 	 * but one whose registration failed after ndo_init is freed at once.
 	 */
-	if (idev->dev->reg_state == NETREG_UNINITIALIZED)
+	if (idev->dev->reg_state != NETREG_UNREGISTERING)
 		synchronize_net();
 	WRITE_ONCE(in->ndevices, in->ndevices - 1);
 	if (!in->ndevices) {

@@ -156,6 +156,7 @@ iptap_owner_alloc(const struct iptap_owner_key *key,
 		return NULL;
 	o->key = *key;
 	o->used = jiffies;
+	o->ping_cgroup = NULL;
 	iptap_proc_set(&o->last, last);
 	iptap_proc_set(&o->creator, creator);
 	return o;
@@ -165,6 +166,7 @@ static void iptap_owner_free_now(struct iptap_owner *o)
 {
 	put_pid(o->last.tgid);
 	put_pid(o->creator.tgid);
+	iptap_cgroup_put(o->ping_cgroup);
 	kmem_cache_free(iptap_owner_cache, o);
 }
 
@@ -452,24 +454,31 @@ static void iptap_ping_unlink(struct iptap_owners *owners,
 }
 
 /*
- * Record the current process as the sender of echo requests @id.  Called
- * under RCU from the hook, in task context.
+ * Record the current process, and its socket @sk, as the sender of echo
+ * requests @id.  Called under RCU from the hook, in task context.
  */
-void iptap_owner_note_ping(struct iptap_owners *owners, u8 family, u16 id)
+void iptap_owner_note_ping(struct iptap_owners *owners, struct sock *sk,
+			   u8 family, u16 id)
 {
 	struct iptap_owner_key key = iptap_ping_key(family, id);
+	struct cgroup *cgrp = iptap_sock_cgroup(sk);
+	kuid_t uid = READ_ONCE(sk->sk_uid);
 	struct iptap_owner *old, *o;
 	struct iptap_proc p;
 
 	iptap_proc_current(&p);
 	old = iptap_owner_find(owners, &key);
-	if (iptap_owner_is(old, &p, true) && !iptap_ping_expired(old)) {
+	if (iptap_owner_is(old, &p, true) && !iptap_ping_expired(old) &&
+	    uid_eq(old->ping_uid, uid) && old->ping_cgroup == cgrp) {
 		iptap_owner_used(old);
 		return;
 	}
 	o = iptap_owner_alloc(&key, &p, &p);
 	if (!o)
 		return;
+	o->ping_uid = uid;
+	/* @sk holds its cgroup: the record takes a reference of its own. */
+	o->ping_cgroup = iptap_cgroup_get(cgrp);
 
 	spin_lock_bh(&owners->ping_lock);
 	/* Ping records change only under the lock: @old is stable. */

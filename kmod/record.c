@@ -102,7 +102,7 @@ static void iptap_fill_ext(struct iptap_pktap_ext *ext,
 			   const struct iptap_attr *attr)
 {
 	ext->pth_x_magic = cpu_to_le32(IPTAP_PKTAP_EXT_MAGIC);
-	if (!attr->sock) {
+	if (!attr->has_sk) {
 		ext->pth_x_cgroup_id = 0;
 		ext->pth_x_uid = cpu_to_le32(-1);
 		return;

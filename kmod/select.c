@@ -17,25 +17,34 @@
 #include "iptap.h"
 
 #ifdef CONFIG_SOCK_CGROUP_DATA
-static int iptap_cgroup_get(struct iptap_select *sel, const struct nlattr *nla,
-			    struct netlink_ext_ack *extack)
+static int iptap_cgroup_resolve(struct iptap_select *sel,
+				const struct nlattr *nla,
+				struct netlink_ext_ack *extack)
 {
 	const char *path = nla_data(nla);
 	struct cgroup *cgrp;
 
 	/* Resolved from the root of the creator's cgroup namespace. */
 	cgrp = cgroup_get_from_path(path);
-	if (PTR_ERR_OR_ZERO(cgrp) == -ENOTDIR) {
-		NL_SET_ERR_MSG_ATTR(extack, nla, "not a cgroup directory");
-		return -ENOTDIR;
-	}
 	if (IS_ERR(cgrp)) {
-		NL_SET_ERR_MSG_ATTR(extack, nla,
-				    "no such cgroup in the cgroup v2 hierarchy");
+		if (PTR_ERR(cgrp) == -ENOTDIR)
+			NL_SET_ERR_MSG_ATTR(extack, nla,
+					    "not a cgroup directory");
+		else
+			NL_SET_ERR_MSG_ATTR(extack, nla,
+					    "no such cgroup in the cgroup v2 hierarchy");
 		return PTR_ERR(cgrp);
 	}
 	sel->cgroup = cgrp;
 	return 0;
+}
+
+/* A reference to @cgrp, which the caller holds one to; NULL-safe. */
+struct cgroup *iptap_cgroup_get(struct cgroup *cgrp)
+{
+	if (cgrp)
+		cgroup_get(cgrp);
+	return cgrp;
 }
 
 void iptap_cgroup_put(struct cgroup *cgrp)
@@ -44,9 +53,9 @@ void iptap_cgroup_put(struct cgroup *cgrp)
 		cgroup_put(cgrp);
 }
 
-static bool iptap_cgroup_match(struct cgroup *sel, struct cgroup *cgrp)
+static bool iptap_cgroup_match(struct cgroup *ancestor, struct cgroup *cgrp)
 {
-	return cgrp && cgroup_is_descendant(cgrp, sel);
+	return cgrp && cgroup_is_descendant(cgrp, ancestor);
 }
 
 /* The root of the running task's cgroup namespace, or NULL. */
@@ -66,19 +75,25 @@ u64 iptap_cgroup_id_seen(const struct iptap_dev *idev, struct cgroup *cgrp)
 	return cgroup_id(cgrp);
 }
 #else
-static int iptap_cgroup_get(struct iptap_select *sel, const struct nlattr *nla,
-			    struct netlink_ext_ack *extack)
+static int iptap_cgroup_resolve(struct iptap_select *sel,
+				const struct nlattr *nla,
+				struct netlink_ext_ack *extack)
 {
 	NL_SET_ERR_MSG_ATTR(extack, nla,
 			    "this kernel keeps no cgroup of sockets (CONFIG_SOCK_CGROUP_DATA)");
 	return -EOPNOTSUPP;
 }
 
+struct cgroup *iptap_cgroup_get(struct cgroup *cgrp)
+{
+	return NULL;
+}
+
 void iptap_cgroup_put(struct cgroup *cgrp)
 {
 }
 
-static bool iptap_cgroup_match(struct cgroup *sel, struct cgroup *cgrp)
+static bool iptap_cgroup_match(struct cgroup *ancestor, struct cgroup *cgrp)
 {
 	return false;
 }
@@ -105,10 +120,10 @@ static int iptap_select_cgroup(struct iptap_select *sel,
 				    "a cgroup path starts with /, as /proc/PID/cgroup shows it");
 		return -EINVAL;
 	}
-	sel->cgroup_path = kstrdup(path, GFP_KERNEL);
+	sel->cgroup_path = kstrdup(path, GFP_KERNEL_ACCOUNT);
 	if (!sel->cgroup_path)
 		return -ENOMEM;
-	return iptap_cgroup_get(sel, nla, extack);
+	return iptap_cgroup_resolve(sel, nla, extack);
 }
 
 static int iptap_select_uid(struct iptap_select *sel, const struct nlattr *nla,
@@ -136,10 +151,14 @@ static int iptap_select_pid(struct iptap_select *sel, const struct nlattr *nla,
 
 	/* In the creator's PID namespace, as the device shows PIDs. */
 	pid = nr <= INT_MAX ? find_get_pid(nr) : NULL;
-	if (!pid || !pid_has_task(pid, PIDTYPE_TGID)) {
+	if (!pid) {
+		NL_SET_ERR_MSG_ATTR(extack, nla, "no such process");
+		return -ESRCH;
+	}
+	if (!pid_has_task(pid, PIDTYPE_TGID)) {
 		put_pid(pid);
 		NL_SET_ERR_MSG_ATTR(extack, nla,
-				    "no such process (the ID of a thread that leads no process is not one)");
+				    "no such process: the ID is a thread's");
 		return -ESRCH;
 	}
 	sel->pid = pid;
@@ -209,13 +228,13 @@ bool iptap_select_match(const struct iptap_select *sel,
 {
 	if (sel->pid && !iptap_select_proc(sel->pid, a))
 		return false;
-	if (!sel->cgroup_path && !sel->has_uid)
+	if (!sel->cgroup && !sel->has_uid)
 		return true;
-	if (!a->sock)
+	if (!a->has_sk)
 		return false;
 	if (sel->has_uid && !uid_eq(a->uid, sel->uid))
 		return false;
-	return !sel->cgroup_path || iptap_cgroup_match(sel->cgroup, a->cgroup);
+	return !sel->cgroup || iptap_cgroup_match(sel->cgroup, a->cgroup);
 }
 
 size_t iptap_select_size(const struct iptap_select *sel)

@@ -274,6 +274,82 @@ if stock:
 elif HAVE_CGROUP:
     t.ok(True, "# SKIP no Debian tcpdump in the guest")
 
+# --- Echoes and TCP over IPv6 of a selected process ------------------------
+# worker (uid 4242, web.service/worker) and plain (root, /) each ping b
+# over IPv4 and IPv6, with a payload pattern of their own, and open a TCP
+# connection over IPv6 from a port of their own: uid0 and cg0 must record
+# the worker's, replies included, and none of plain's.
+TCP_ECHO = ("import socket, threading\n"
+            "s = socket.socket(socket.AF_INET6)\n"
+            "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+            "s.bind(('fd00::2', 8000))\n"
+            "s.listen()\n"
+            "def serve(c):\n"
+            "    c.sendall(c.recv(100))\n"
+            "    c.close()\n"
+            "while True:\n"
+            "    threading.Thread(target=serve, args=(s.accept()[0],)).start()\n")
+tcp_echo = subprocess.Popen(["ip", "netns", "exec", "b", "python3", "-c",
+                             TCP_ECHO], start_new_session=True)
+
+
+def tcp_client(port):
+    return ("import socket\n"
+            "s = socket.socket(socket.AF_INET6)\n"
+            "s.bind(('fd00::1', %d))\n"
+            "s.settimeout(5)\n"
+            "s.connect(('fd00::2', 8000))\n"
+            "s.sendall(b'hi')\n"
+            "s.recv(100)\n"
+            "s.close()\n" % port)
+
+
+def classify(frames):
+    """Counter of (whose, what) of echoes and TCP over IPv6."""
+    out = collections.Counter()
+    for _, p in frames:
+        if p[0] >> 4 == 4 and p[9] == 1 and p[20] in (0, 8):
+            out[({b"\x77": "worker", b"\x55": "plain"}.get(
+                p[-1:], "?"), "echo4")] += 1
+        elif p[0] >> 4 == 6 and p[6] == 58 and p[40] in (128, 129):
+            out[({b"\x77": "worker", b"\x55": "plain"}.get(
+                p[-1:], "?"), "echo6")] += 1
+        elif p[0] >> 4 == 6 and p[6] == 6:
+            ports = struct.unpack_from(">HH", p, 40)
+            who = {6002: "worker", 6004: "plain"}.get(
+                ports[0] if ports[0] != 8000 else ports[1], "?")
+            out[(who, "tcp6")] += 1
+        else:
+            out[("?", p[:8].hex())] += 1
+    return out
+
+
+# Unprivileged ping, with the ICMP sockets it uses then.
+sh("sysctl -qw net.ipv4.ping_group_range='0 2147483647'", ns="a")
+time.sleep(0.5)
+phase2 = {dev: Capture(dev, ns="a", iptap=False)
+          for dev in (["uid0", "cg0"] if HAVE_CGROUP else ["uid0"])}
+for name, pattern, port in (("worker", "77", 6002), ("plain", "55", 6004)):
+    cgroup, uid, _ = CLIENTS[name]
+    for six in ("", "-6 "):
+        sh(in_cgroup(cgroup, uid, ["sh", "-c", "ping %s-c2 -i0.2 -W2 -p %s "
+                                   "%s" % (six, pattern,
+                                           "fd00::2" if six else
+                                           "10.0.0.2")]))
+    sh(in_cgroup(cgroup, uid, ["python3", "-c", tcp_client(port)]))
+time.sleep(0.5)
+for dev, cap in phase2.items():
+    got = classify(cap.read())
+    cap.close()
+    t.ok(got[("worker", "echo4")] == 4 and got[("worker", "echo6")] == 4 and
+         got[("worker", "tcp6")] >= 6 and
+         set(got) == {("worker", "echo4"), ("worker", "echo6"),
+                      ("worker", "tcp6")},
+         "%s: the worker's pings over IPv4 and IPv6 with their replies, and "
+         "its TCP connection over IPv6 both ways; nothing of plain's" % dev,
+         got)
+stop(tcp_echo)
+
 # --- iptapdump: the owner and cgroup of each packet, and filters on them ---
 IPTAPDUMP = os.path.join(ROOT, "tools", "iptapdump", "iptapdump")
 

@@ -62,7 +62,7 @@ static int iptap_parse_uid(const char *arg, __u32 *uid)
 {
 	struct passwd *pw;
 
-	if (get_u32(uid, arg, 0) == 0)
+	if (get_u32(uid, arg, 10) == 0)
 		return 0;
 	pw = getpwnam(arg);
 	if (!pw)
@@ -96,7 +96,7 @@ static int iptap_parse_opt(unused struct link_util *lu, int argc, char **argv,
 			addattr32(n, 1024, IFLA_IPTAP_UID, uid);
 		} else if (strcmp(*argv, "pid") == 0) {
 			NEXT_ARG();
-			if (get_u32(&pid, *argv, 0) || pid == 0)
+			if (get_u32(&pid, *argv, 10) || pid == 0)
 				invarg("a process ID is a positive number", *argv);
 			addattr32(n, 1024, IFLA_IPTAP_PID, pid);
 		} else if (strcmp(*argv, "help") == 0) {
@@ -157,6 +157,7 @@ static void iptap_print_xstats(unused struct link_util *lu, unused FILE *f,
 		[IPTAP_XSTATS_UNATTRIBUTED]	= "unattributed",
 	};
 	struct rtattr *tb[IPTAP_XSTATS_MAX + 1];
+	const char *indent = "    ";	/* as ip's own lines */
 	char fmt[32];
 	int i;
 
@@ -165,8 +166,9 @@ static void iptap_print_xstats(unused struct link_util *lu, unused FILE *f,
 	for (i = 0; i <= IPTAP_XSTATS_MAX; i++) {
 		if (!names[i] || !tb[i] || RTA_PAYLOAD(tb[i]) < sizeof(__u64))
 			continue;
-		snprintf(fmt, sizeof(fmt), "%s %%llu ", names[i]);
+		snprintf(fmt, sizeof(fmt), "%s%s %%llu ", indent, names[i]);
 		print_u64(PRINT_ANY, names[i], fmt, rta_getattr_u64(tb[i]));
+		indent = "";
 	}
 }
 
