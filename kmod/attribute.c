@@ -81,13 +81,13 @@ static void iptap_attr_sock(struct iptap_attr *a, struct sock *sk)
 }
 
 /* An echo reply: ping's, whose socket its record describes. */
-static void iptap_attr_ping(struct iptap_attr *a, const struct iptap_owner *o)
+static void iptap_attr_ping(struct iptap_attr *a, const struct iptap_ping *ping)
 {
-	a->last = &o->last;
-	a->creator = &o->creator;
+	a->last = &ping->owner.last;
+	a->creator = &ping->owner.creator;
 	a->has_sk = true;
-	a->uid = o->ping_uid;
-	a->cgroup = o->ping_cgroup;
+	a->uid = ping->uid;
+	a->cgroup = ping->cgroup;
 }
 
 /* The full socket a packet belongs to, if any. */
@@ -287,7 +287,7 @@ static void iptap_attribute_in(struct sk_buff *skb,
 			       struct iptap_owners *owners,
 			       struct iptap_attr *a)
 {
-	const struct iptap_owner *o;
+	const struct iptap_ping *ping;
 	struct sock *found, *sk;
 	int id;
 
@@ -295,13 +295,13 @@ static void iptap_attribute_in(struct sk_buff *skb,
 	id = iptap_echo_id(skb, state->pf, false);
 	if (id >= 0) {
 		iptap_owners_settle(owners);
-		o = iptap_owner_of_ping(owners, state->pf, id);
+		ping = iptap_owner_of_ping(owners, state->pf, id);
 		/*
 		 * A local reply is ping's; a forwarded one is nobody's here,
 		 * unless its identifier is one of ours too.
 		 */
-		if (o)
-			iptap_attr_ping(a, o);
+		if (ping)
+			iptap_attr_ping(a, ping);
 		else if (iptap_is_local(skb, state))
 			a->unattributed = true;
 		return;

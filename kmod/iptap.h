@@ -69,13 +69,17 @@ struct iptap_owner {
 	struct rhash_head node;
 	struct iptap_owner_key key;
 	struct list_head ping;	/* a ping record: in its table's ping list */
-	/* A ping record: the owner and cgroup of ping's socket. */
-	kuid_t ping_uid;
-	struct cgroup *ping_cgroup;	/* a reference, or NULL */
 	unsigned long used;	/* jiffies, for expiry */
 	struct rcu_head rcu;
 	struct iptap_proc last;		/* the last process that used it */
 	struct iptap_proc creator;	/* the process that created it */
+};
+
+/* A ping record: ping's socket too, which echo replies belong to. */
+struct iptap_ping {
+	struct iptap_owner owner;
+	kuid_t uid;			/* the socket's owner */
+	struct cgroup *cgroup;		/* its cgroup: a reference, or NULL */
 };
 
 /* The result of attribute.c for one packet; valid under RCU. */
@@ -213,7 +217,7 @@ unsigned long iptap_owners_refused(const struct iptap_owners *owners);
 void iptap_proc_current(struct iptap_proc *p);
 const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 					      struct sock *sk);
-const struct iptap_owner *iptap_owner_of_ping(struct iptap_owners *owners,
+const struct iptap_ping *iptap_owner_of_ping(struct iptap_owners *owners,
 					      u8 family, u16 id);
 void iptap_owners_refuse(struct iptap_owners *owners);
 void __iptap_owners_settle(struct iptap_owners *owners);

@@ -145,6 +145,17 @@ static void iptap_proc_set(struct iptap_proc *dst, const struct iptap_proc *src)
 	memcpy(dst->comm, src->comm, sizeof(dst->comm));
 }
 
+static void iptap_owner_init(struct iptap_owner *o,
+			     const struct iptap_owner_key *key,
+			     const struct iptap_proc *last,
+			     const struct iptap_proc *creator)
+{
+	o->key = *key;
+	o->used = jiffies;
+	iptap_proc_set(&o->last, last);
+	iptap_proc_set(&o->creator, creator);
+}
+
 static struct iptap_owner *
 iptap_owner_alloc(const struct iptap_owner_key *key,
 		  const struct iptap_proc *last, const struct iptap_proc *creator)
@@ -152,22 +163,41 @@ iptap_owner_alloc(const struct iptap_owner_key *key,
 	struct iptap_owner *o;
 
 	o = kmem_cache_alloc(iptap_owner_cache, IPTAP_OWNER_GFP);
-	if (!o)
-		return NULL;
-	o->key = *key;
-	o->used = jiffies;
-	o->ping_cgroup = NULL;
-	iptap_proc_set(&o->last, last);
-	iptap_proc_set(&o->creator, creator);
+	if (o)
+		iptap_owner_init(o, key, last, creator);
 	return o;
+}
+
+/* Ping records are few and bigger: socket records do not pay for them. */
+static struct iptap_ping *iptap_ping_alloc(const struct iptap_owner_key *key,
+					   const struct iptap_proc *p,
+					   struct sock *sk)
+{
+	struct iptap_ping *ping;
+
+	ping = kmalloc(sizeof(*ping), IPTAP_OWNER_GFP | __GFP_ACCOUNT);
+	if (!ping)
+		return NULL;
+	iptap_owner_init(&ping->owner, key, p, p);
+	ping->uid = READ_ONCE(sk->sk_uid);
+	/* @sk holds its cgroup: the record takes a reference of its own. */
+	ping->cgroup = iptap_cgroup_get(iptap_sock_cgroup(sk));
+	return ping;
 }
 
 static void iptap_owner_free_now(struct iptap_owner *o)
 {
+	struct iptap_ping *ping;
+
 	put_pid(o->last.tgid);
 	put_pid(o->creator.tgid);
-	iptap_cgroup_put(o->ping_cgroup);
-	kmem_cache_free(iptap_owner_cache, o);
+	if (!iptap_key_is_ping(&o->key)) {
+		kmem_cache_free(iptap_owner_cache, o);
+		return;
+	}
+	ping = container_of(o, struct iptap_ping, owner);
+	iptap_cgroup_put(ping->cgroup);
+	kfree(ping);
 }
 
 static void iptap_owner_free_rcu(struct rcu_head *head)
@@ -431,8 +461,8 @@ static bool iptap_ping_expired(const struct iptap_owner *o)
 }
 
 /* The sender of echo requests @id, if known.  Called under RCU. */
-const struct iptap_owner *iptap_owner_of_ping(struct iptap_owners *owners,
-					      u8 family, u16 id)
+const struct iptap_ping *iptap_owner_of_ping(struct iptap_owners *owners,
+					     u8 family, u16 id)
 {
 	struct iptap_owner_key key = iptap_ping_key(family, id);
 	struct iptap_owner *o;
@@ -441,7 +471,7 @@ const struct iptap_owner *iptap_owner_of_ping(struct iptap_owners *owners,
 	if (!o || iptap_ping_expired(o))
 		return NULL;
 	iptap_owner_used(o);
-	return o;
+	return container_of(o, struct iptap_ping, owner);
 }
 
 /* Called with ping_lock held. */
@@ -461,24 +491,24 @@ void iptap_owner_note_ping(struct iptap_owners *owners, struct sock *sk,
 			   u8 family, u16 id)
 {
 	struct iptap_owner_key key = iptap_ping_key(family, id);
-	struct cgroup *cgrp = iptap_sock_cgroup(sk);
-	kuid_t uid = READ_ONCE(sk->sk_uid);
 	struct iptap_owner *old, *o;
+	struct iptap_ping *ping;
 	struct iptap_proc p;
 
 	iptap_proc_current(&p);
 	old = iptap_owner_find(owners, &key);
-	if (iptap_owner_is(old, &p, true) && !iptap_ping_expired(old) &&
-	    uid_eq(old->ping_uid, uid) && old->ping_cgroup == cgrp) {
-		iptap_owner_used(old);
-		return;
+	if (iptap_owner_is(old, &p, true) && !iptap_ping_expired(old)) {
+		ping = container_of(old, struct iptap_ping, owner);
+		if (uid_eq(ping->uid, READ_ONCE(sk->sk_uid)) &&
+		    ping->cgroup == iptap_sock_cgroup(sk)) {
+			iptap_owner_used(old);
+			return;
+		}
 	}
-	o = iptap_owner_alloc(&key, &p, &p);
-	if (!o)
+	ping = iptap_ping_alloc(&key, &p, sk);
+	if (!ping)
 		return;
-	o->ping_uid = uid;
-	/* @sk holds its cgroup: the record takes a reference of its own. */
-	o->ping_cgroup = iptap_cgroup_get(cgrp);
+	o = &ping->owner;
 
 	spin_lock_bh(&owners->ping_lock);
 	/* Ping records change only under the lock: @old is stable. */

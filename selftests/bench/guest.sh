@@ -41,6 +41,11 @@
 # and the pings with no listener (elsewhere-nocap), and with a ring that
 # gets the pings' records, which arms the receive hook (elsewhere).
 #
+# The set "select" is udp64's flood with a ring on a device in a made
+# with a uid selector: uid 4242, which none of root's packets match
+# (select-reject: each packet attributed and compared, never copied), and
+# uid 0, which all do (select-pass), beside idle and listener.
+#
 # The set "rtnl" floods nothing: it times, in guest time, 20 additions
 # and 20 deletions of a dummy device in the initial namespace
 # (rtnl_latency.py: one netlink request each, no process started),
@@ -50,7 +55,7 @@
 # BENCH_RTNL_SOCKETS (default 100,000) UDP sockets held in b.  It writes
 # an "rtnl" line per case: the median and the largest of each.
 #
-# Environment: BENCH_SETS (default "udp64 udp1400 tcp sockets recvmsg rtnl"), BENCH_RUNS (3),
+# Environment: BENCH_SETS (default "udp64 udp1400 tcp sockets recvmsg select rtnl"), BENCH_RUNS (3),
 # BENCH_WINDOW (UDP, 0.5), BENCH_TCP_WINDOW (1), BENCH_WARMUP (0.2),
 # BENCH_SINK_INTERVAL (the UDP sink's sleep between drains in us; 0, the default:
 # block in recvmmsg instead), BENCH_CONFIGS (configurations of every set),
@@ -62,7 +67,7 @@ set -uo pipefail
 bin=${BENCH_OUT:-$IPTAP_ROOT/build/bench}/bin
 ko=$IPTAP_ROOT/build/$IPTAP_RELEASE/kmod/iptap.ko
 res=$IPTAP_RESULTS
-sets=${BENCH_SETS:-udp64 udp1400 tcp sockets recvmsg rtnl}
+sets=${BENCH_SETS:-udp64 udp1400 tcp sockets recvmsg select rtnl}
 runs=${BENCH_RUNS:-3}
 window=${BENCH_WINDOW:-0.5}
 tcp_window=${BENCH_TCP_WINDOW:-1}
@@ -125,7 +130,7 @@ setup_net() {
 # sink and blast arguments of a set.
 set_args() {
 	case $1 in
-	udp64|sockets|recvmsg)
+	udp64|sockets|recvmsg|select)
 		 sink_args="-u -i $sink_interval" blast_args="-u -s 64" win=$window ;;
 	udp1400) sink_args="-u -i $sink_interval" blast_args="-u -s 1400" win=$window ;;
 	tcp)     sink_args="-t" blast_args="-t -s 65536" win=$tcp_window ;;
@@ -314,6 +319,13 @@ enter() {
 		ip -n b link add iptap0 type iptap
 		cap_start ring-a a "$bin/ring" -i iptap0
 		cap_start ring-b b "$bin/ring" -i iptap0 ;;
+	select-reject|select-pass)
+		iptap_load
+		# A uid selector: root's flood is uid 0's, never 4242's.
+		IP_LIB_DIR=$IPTAP_ROOT/build/ip ip -n a link add iptap0 \
+			type iptap uid "$([ "$cfg" = select-pass ] && echo 0 ||
+					  echo 4242)"
+		cap_start ring a "$bin/ring" -i iptap0 ;;
 	tcpdump-iptap)
 		iptap_load
 		ip -n a link add iptap0 type iptap
@@ -397,6 +409,9 @@ configs_of() {
 	recvmsg)
 		echo baseline c-ping c-nft elsewhere-idle elsewhere-nocap elsewhere \
 			baseline-last ;;
+	select)
+		echo baseline idle listener select-reject select-pass \
+		     baseline-last ;;
 	sockets)
 		echo baseline listener-in in-1k held-100k in-100k held-1m \
 		     in-1m baseline-last ;;

@@ -40,6 +40,8 @@ CONFIGS = {
     "elsewhere-idle": "ring on iptap0 in c, no traffic in c (no record: receive hook not armed)",
     "elsewhere-nocap": "iptap0 in c, no listener, ping in c every 50 ms (receive hook not armed)",
     "elsewhere": "ring on iptap0 in c, ping in c every 50 ms: records, receive hook armed (a and b have no device)",
+    "select-reject": "ring on iptap0 in a, created with `uid 4242`: every packet attributed, none recorded",
+    "select-pass": "ring on iptap0 in a, created with `uid 0`: every packet recorded",
     "baseline-last": "baseline again, last",
 }
 
@@ -498,6 +500,7 @@ def main():
         body += k.table("sockets", "UDP, 64-byte datagrams, with many sockets held")
         body += k.sockets_table()
         body += k.table("recvmsg", "UDP, 64-byte datagrams, a capture in another namespace")
+        body += k.table("select", "UDP, 64-byte datagrams, a device with a selector")
         body += k.rtnl_table()
         body += k.targets()
         body += k.profiles()

@@ -54,8 +54,9 @@ enum iptap_mode {
  *
  * Selectors narrow what a device records to the packets of some
  * processes' sockets; a packet must match every selector given, and one
- * that belongs to no process's socket matches none.  They are checked
- * before any copy is made.  A device reports them as they were given.
+ * that belongs to no process's socket matches none (echo replies are
+ * ping's socket's).  They are checked before any copy is made.  A device
+ * reports them as they were given, in its creator's namespaces.
  */
 enum {
 	IFLA_IPTAP_UNSPEC,
@@ -66,11 +67,14 @@ enum {
 	 * the sockets of that cgroup and of its descendants
 	 */
 	IFLA_IPTAP_CGROUP,
-	/* u32: sockets owned by this user, in the creator's user namespace */
+	/*
+	 * u32: sockets owned by this user (sk_uid), in the creator's user
+	 * namespace
+	 */
 	IFLA_IPTAP_UID,
 	/*
-	 * u32: a process, in the creator's PID namespace: the packets it is
-	 * attributed to, and those of the sockets it created
+	 * u32: a process, in the creator's PID namespace: the packets
+	 * attributed to it, and those of the sockets it created
 	 */
 	IFLA_IPTAP_PID,
 	__IFLA_IPTAP_MAX,
