@@ -137,11 +137,10 @@ static enum iptap_subflow iptap_owner_of_subflow(struct iptap_owners *owners,
 		return IPTAP_SUBFLOW_KERNEL;
 	/* Read before the check that @msk is still @sock's. */
 	iptap_attr_sock(a, msk);
-	*o = iptap_owner_of_mptcp(owners, sock, msk);
-	if (!*o) {	/* closed meanwhile, or not recorded */
-		a->has_sk = false;
+	if (!iptap_owner_of_mptcp(owners, sock, msk, o))
+		a->has_sk = false;	/* closed meanwhile */
+	if (!*o)		/* or not recorded */
 		*o = iptap_owner_of_sock(owners, ssk);
-	}
 	return IPTAP_SUBFLOW_ATTACHED;
 }
 

@@ -255,9 +255,10 @@ static int iptap_newlink(struct net_device *dev,
 	err = register_netdevice(dev);
 	if (err) {
 		/*
-		 * Unless the destructor has (a failure after ndo_init) or
-		 * will, once hooks are done with the device (a notifier's
-		 * refusal unregisters it).
+		 * Unless the destructor will, once hooks are done with the
+		 * device (a notifier's refusal unregisters it).  After one
+		 * that has run (a failure after ndo_init), it is safe to
+		 * repeat.
 		 */
 		if (dev->reg_state == NETREG_UNINITIALIZED)
 			iptap_select_release(&idev->select);
@@ -335,7 +336,7 @@ static int iptap_fill_xstats(struct sk_buff *skb, const struct net_device *dev)
 
 	/* It only reads the counters, but does not say so. */
 	dev_lstats_read((struct net_device *)dev, &records, &bytes);
-	xstats = nla_nest_start_noflag(skb, IFLA_INFO_XSTATS);
+	xstats = nla_nest_start(skb, IFLA_INFO_XSTATS);
 	if (!xstats)
 		return -EMSGSIZE;
 	if (nla_put_u64_64bit(skb, IPTAP_XSTATS_RECORDS, records,

@@ -218,7 +218,7 @@ void iptap_proc_current(struct iptap_proc *p);
 const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 					      struct sock *sk);
 const struct iptap_ping *iptap_owner_of_ping(struct iptap_owners *owners,
-					      u8 family, u16 id);
+					     u8 family, u16 id);
 void iptap_owners_refuse(struct iptap_owners *owners);
 void __iptap_owners_settle(struct iptap_owners *owners);
 
@@ -235,9 +235,8 @@ void iptap_owner_note_proc(struct sock *sk, const struct iptap_proc *p,
 			   bool created);
 void iptap_owner_note_scanned(struct iptap_owners *owners, struct sock *sk,
 			      const struct iptap_proc *p);
-const struct iptap_owner *iptap_owner_of_mptcp(struct iptap_owners *owners,
-					       struct socket *sock,
-					       struct sock *msk);
+bool iptap_owner_of_mptcp(struct iptap_owners *owners, struct socket *sock,
+			  struct sock *msk, const struct iptap_owner **o);
 void iptap_owner_inherit(struct sock *sk, struct sock *listener,
 			 struct socket *sock);
 void iptap_owner_adopt(struct iptap_owners *owners, struct sock *ssk,

@@ -121,9 +121,10 @@ static struct iptap_owner_key iptap_ping_key(u8 family, u16 id)
 		.cookie = IPTAP_PING_KEY | (u64)family << 16 | id };
 }
 
+/* Only a socket's key holds its address. */
 static bool iptap_key_is_ping(const struct iptap_owner_key *key)
 {
-	return (key->cookie & IPTAP_PING_KEY_MASK) == IPTAP_PING_KEY;
+	return !key->sk;
 }
 
 /* Called under RCU. */
@@ -384,14 +385,15 @@ void iptap_owner_note_scanned(struct iptap_owners *owners, struct sock *sk,
  * freed, and @sock itself outlives the RCU read-side section: still
  * @sock's once the cookie was read, @msk held that cookie.
  */
-const struct iptap_owner *iptap_owner_of_mptcp(struct iptap_owners *owners,
-					       struct socket *sock,
-					       struct sock *msk)
+bool iptap_owner_of_mptcp(struct iptap_owners *owners, struct socket *sock,
+			  struct sock *msk, const struct iptap_owner **o)
 {
-	const struct iptap_owner *o = iptap_owner_of_sock(owners, msk);
-
-	smp_rmb();	/* the cookie, then whose it was */
-	return READ_ONCE(msk->sk_socket) == sock ? o : NULL;
+	*o = iptap_owner_of_sock(owners, msk);
+	smp_rmb();	/* what was read of @msk, then whose it was */
+	if (READ_ONCE(msk->sk_socket) == sock)
+		return true;
+	*o = NULL;
+	return false;
 }
 
 /*
@@ -408,7 +410,7 @@ void iptap_owner_inherit(struct sock *sk, struct sock *listener,
 	rcu_read_lock();
 	owners = iptap_owners_of(sk);
 	if (owners && sock)
-		o = iptap_owner_of_mptcp(owners, sock, listener);
+		iptap_owner_of_mptcp(owners, sock, listener, &o);
 	else if (owners)
 		o = iptap_owner_of_sock(owners, listener);
 	if (o)
@@ -494,6 +496,7 @@ void iptap_owner_note_ping(struct iptap_owners *owners, struct sock *sk,
 	struct iptap_owner *old, *o;
 	struct iptap_ping *ping;
 	struct iptap_proc p;
+	int err;
 
 	iptap_proc_current(&p);
 	old = iptap_owner_find(owners, &key);
@@ -513,16 +516,19 @@ void iptap_owner_note_ping(struct iptap_owners *owners, struct sock *sk,
 	spin_lock_bh(&owners->ping_lock);
 	/* Ping records change only under the lock: @old is stable. */
 	old = iptap_owner_find(owners, &key);
-	if (old) {
-		WARN_ON_ONCE(rhashtable_replace_fast(&owners->table, &old->node,
-						     &o->node, iptap_owner_params));
-		iptap_ping_unlink(owners, old);
-	} else if (rhashtable_insert_fast(&owners->table, &o->node,
-					  iptap_owner_params)) {
+	if (old)
+		err = rhashtable_replace_fast(&owners->table, &old->node,
+					      &o->node, iptap_owner_params);
+	else
+		err = rhashtable_insert_fast(&owners->table, &o->node,
+					     iptap_owner_params);
+	if (err) {
 		spin_unlock_bh(&owners->ping_lock);
 		iptap_owner_free_now(o);
 		return;
 	}
+	if (old)
+		iptap_ping_unlink(owners, old);
 	list_add_tail(&o->ping, &owners->pings);
 	owners->npings++;
 

@@ -17,6 +17,8 @@
 
 static_assert(sizeof(struct iptap_pktap_hdr) == IPTAP_PKTAP_HDR_LEN);
 static_assert(sizeof(struct iptap_pktap_ext) == IPTAP_PKTAP_EXT_LEN);
+static_assert(offsetof(struct iptap_pktap_ext, pth_x_cgroup_id) == 4);
+static_assert(offsetof(struct iptap_pktap_ext, pth_x_uid) == 12);
 static_assert(offsetof(struct iptap_pktap_hdr, pth_flags) == 36);
 static_assert(offsetof(struct iptap_pktap_hdr, pth_svc) == 76);
 static_assert(offsetof(struct iptap_pktap_hdr, pth_flowid) == 108);
@@ -109,8 +111,8 @@ static void iptap_fill_ext(struct iptap_pktap_ext *ext,
 	}
 	ext->pth_x_cgroup_id = cpu_to_le64(iptap_cgroup_id_seen(idev,
 								attr->cgroup));
-	ext->pth_x_uid = cpu_to_le32(from_kuid_munged(idev->user_ns,
-						      attr->uid));
+	/* (uid_t)-1 too when the creator's user namespace has no name for it */
+	ext->pth_x_uid = cpu_to_le32(from_kuid(idev->user_ns, attr->uid));
 }
 
 static void iptap_fill_header(struct iptap_pktap_hdr *hdr, struct sk_buff *skb,

@@ -39,7 +39,7 @@ static int iptap_cgroup_resolve(struct iptap_select *sel,
 	return 0;
 }
 
-/* A reference to @cgrp, which the caller holds one to; NULL-safe. */
+/* A reference to @cgrp, which something the caller holds pins; NULL-safe. */
 struct cgroup *iptap_cgroup_get(struct cgroup *cgrp)
 {
 	if (cgrp)

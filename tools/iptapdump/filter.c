@@ -4,21 +4,21 @@
  *
  * A tcpdump expression is compiled by libpcap for raw IP (DLT_RAW, so
  * the version nibble tells IPv4 from IPv6 and one program serves both)
- * and then moved past the 160 bytes of PKTAP header and AF word that
- * precede the IP packet in a record:
+ * and then moved past the 176 bytes of PKTAP header, iptap's extension
+ * and AF word that precede the IP packet in a record:
  *
- *   ld/ldh/ldb [k]        k + 160
- *   ld/ldh/ldb [x + k]    k + 160 (x holds an offset into the packet)
- *   ldxb 4*([k]&0xf)      k + 160
- *   ld #pktlen            followed by "sub #160"
+ *   ld/ldh/ldb [k]        k + 176
+ *   ld/ldh/ldb [x + k]    k + 176 (x holds an offset into the packet)
+ *   ldxb 4*([k]&0xf)      k + 176
+ *   ld #pktlen            followed by "sub #176"
  *   ldx #pktlen           the same, through A and a free scratch word
- *   ret #k                k + 160 (the header is kept too), 0 stays 0
- *   ret a                 a + 160 unless a is 0
+ *   ret #k                k + 176 (the header is kept too), 0 stays 0
+ *   ret a                 a + 176 unless a is 0
  *
  * and jumps are recomputed around the instructions that grew.  The
- * metadata options (--pid, --comm, --in/--out, --if) become checks of
- * the PKTAP header's fields put in front of it, so the kernel drops
- * what they exclude before it reaches the ring.
+ * metadata options (--pid, --comm, --uid, --cgroup, --in/--out, --if)
+ * become checks of the header's fields put in front of it, so the
+ * kernel drops what they exclude before it reaches the ring.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -172,17 +172,22 @@ struct iptap_pktap_hdr {
  * libpcap's filters read the records as they read XNU's.  A reader
  * knows it by a pth_length of at least IPTAP_PKTAP_HDR_LEN +
  * IPTAP_PKTAP_EXT_LEN and by its magic; later versions only append.
- * The socket is the process's socket the packet belongs to; packets of
- * none (forwarded, the kernel's, echo replies) have uid -1, cgroup 0.
+ * The socket is the process's socket the packet belongs to (for an echo
+ * reply, the socket that sent the request); packets of none (forwarded,
+ * the kernel's) have uid -1, cgroup 0.
  */
 struct iptap_pktap_ext {
 	__le32	pth_x_magic;		/* IPTAP_PKTAP_EXT_MAGIC */
 	/*
-	 * The socket's cgroup v2 (the inode number of its directory); 0:
-	 * none, or outside the creator's cgroup namespace.
+	 * The socket's cgroup v2, by its ID (on 64-bit hosts the inode
+	 * number of its directory); 0: none, or outside the creator's
+	 * cgroup namespace.
 	 */
 	__le64	pth_x_cgroup_id;
-	/* The socket's owner, in the creator's user namespace; -1: none. */
+	/*
+	 * The socket's owner, in the creator's user namespace; -1: none, or
+	 * not mapped there.
+	 */
 	__le32	pth_x_uid;
 } __attribute__((packed));
 
