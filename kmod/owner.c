@@ -59,7 +59,6 @@
  * lie far from both.
  */
 #define IPTAP_PING_KEY		BIT_ULL(63)
-#define IPTAP_PING_KEY_MASK	GENMASK_ULL(63, 24)
 
 /* Records are made where sleeping is not allowed; a failure is counted. */
 #define IPTAP_OWNER_GFP		(GFP_ATOMIC | __GFP_NOWARN)
