@@ -9,7 +9,8 @@ uid 4242, and "plain" in the root cgroup as root.  Devices created with
 a cgroup, a uid, a pid or several of them must record exactly the
 matching clients' packets, both directions, and nothing that belongs
 to no process's socket (b's pings, answered by a's kernel, IPv6's own).
-Then every refusal: a bad path, a file, an unmapped uid, a thread's ID,
+iptapdump and the patched tcpdump (-k, -Q) show and filter the owner and
+cgroup each record carries.  Then every refusal: a bad path, a file, an unmapped uid, a thread's ID,
 a change after creation, and a few hundred random attribute sets, each
 answered with an error and no change (the harness fails the test on any
 kernel warning).
@@ -361,6 +362,17 @@ def iptapdump(name, *args):
                           "-i", "pk1", "-e", "-c", "8"] + list(args), OUT)
 
 
+# The patched tcpdump (tools/pcap-patches), entered the same way.
+TCPDUMP = os.path.join(ROOT, "build", "pcap", "root", "bin", "tcpdump")
+HAVE_TCPDUMP = os.access(TCPDUMP, os.X_OK)
+
+
+def tcpdump(name, *args):
+    return ToolRun(name, ["nsenter", "--net=/run/netns/a", TCPDUMP,
+                          "-i", "pk1", "-nn", "-l", "-c", "8"] + list(args),
+                   OUT)
+
+
 def lines_of(run):
     run.finish()
     return [line for line in run.data.decode(errors="replace").splitlines()
@@ -371,8 +383,12 @@ if HAVE_CGROUP:
     rtnl.newlink("pk1", b"", ns="a")
     runs = [iptapdump("web", "--cgroup", "/system.slice/web.service"),
             iptapdump("uid", "--uid", "4242")]
+    if HAVE_TCPDUMP:
+        runs += [tcpdump("tdweb", "-w", OUT + "/web.pcap", "-Q",
+                         "cgroup=/system.slice/web.service"),
+                 tcpdump("tduid", "-kAuc", "-Q", "uid=4242")]
     run_clients(CLIENTS)
-    web, uid = [lines_of(r) for r in runs]
+    web, uid = [lines_of(r) for r in runs[:2]]
     t.ok(len(web) == 8 and
          all(re.search(r" python3:\d+ user 0 cgroup /system.slice/"
                        r"web.service IP 10.0.0.[12].(5001|7) > ", line) or
@@ -391,6 +407,39 @@ if HAVE_CGROUP:
     r = sh("%s -i pk1 --cgroup /no/such -c 1" % IPTAPDUMP, check=False)
     t.ok(r.returncode == 2 and "cgroup /no/such" in r.stderr,
          "iptapdump --cgroup names a missing cgroup", r.stderr)
+
+if HAVE_CGROUP and HAVE_TCPDUMP:
+    runs[2].finish()
+    web_rd = sh("%s -nn -kNuc -r %s/web.pcap" % (TCPDUMP, OUT), check=False)
+    web_path = sh("%s -nn -r %s/web.pcap -Q cgroup=/" % (TCPDUMP, OUT),
+                  check=False)
+    uid = lines_of(runs[3])
+    web = web_rd.stdout.splitlines()
+    web_id = cgroup_id(CLIENTS["web"][0])
+    worker_id = cgroup_id(CLIENTS["worker"][0])
+    t.ok(runs[2].rc == 0 and len(web) == 8 and
+         all(re.search(r"^\S+ \(proc python3, user 0, cgroup #%d\) IP "
+                       r"10.0.0.[12].(5001|7) > " % web_id, line) or
+             re.search(r"^\S+ \(proc python3, user 4242, cgroup #%d\) IP "
+                       r"10.0.0.[12].(5002|7) > " % worker_id, line)
+             for line in web),
+         "patched tcpdump -Q cgroup=/system.slice/web.service -w: web's and "
+         "its worker's 8 packets; -kNuc -r: their owners, cgroups by ID",
+         web + [runs[2].stderr, web_rd.stderr])
+    t.ok(len(uid) == 8 and
+         all(re.search(r"^\S+ \(\S+, proc python3:\d+, svc BE, (in|out), "
+                       r"flowid 0x[0-9a-f]+, user 4242, cgroup /(system.slice/"
+                       r"web.service/worker|other.slice)\) IP 10.0.0.[12]."
+                       r"(500[23]|7) > ", line) for line in uid),
+         "patched tcpdump -kA -Q uid=4242, live: the worker's and the other "
+         "client's, each with its owner and cgroup path", uid +
+         [runs[3].stderr])
+    t.ok(web_path.returncode == 1 and
+         "needs a live capture" in web_path.stderr,
+         "tcpdump -r FILE -Q cgroup=PATH: refused, the IDs are another "
+         "host's", web_path.stderr)
+elif HAVE_CGROUP:
+    t.ok(True, "# SKIP %s is not built (make pcap-tools)" % TCPDUMP)
 
 # --- Selection by process -------------------------------------------------
 # A client that waits for a line before it sends; a thread of it too.
