@@ -31,7 +31,10 @@
  * Echo requests sent by ping, whose replies no exported lookup can match
  * to a socket, are keyed by family and ICMP identifier: at most
  * IPTAP_PINGS_MAX per table, the oldest evicted first, each forgotten
- * after IPTAP_PING_TTL unused.  They never take a socket's place.
+ * after IPTAP_PING_TTL unused.  They never take a socket's place.  A
+ * ping record holds its process and its socket's cgroup, so an expiry
+ * work frees the expired ones while the table has any: a removed
+ * cgroup is not kept dying for want of another ping.
  *
  * A table goes with the namespace's last iptap device.  Tables are freed,
  * scanned and swept by their namespace's owners_work, one thing at a
@@ -72,6 +75,7 @@ struct iptap_owners {
 	spinlock_t ping_lock;		/* every change of a ping record */
 	struct list_head pings;		/* ping records, oldest first */
 	unsigned int npings;
+	struct delayed_work ping_expiry; /* queued while there are pings */
 	struct llist_node dying;	/* in iptap_net::dying */
 	struct iptap_defer *defer;	/* PREEMPT_RT: notes of the probes */
 };
@@ -484,6 +488,37 @@ static void iptap_ping_unlink(struct iptap_owners *owners,
 	call_rcu(&o->rcu, iptap_owner_free_rcu);
 }
 
+/* Called with ping_lock held. */
+static void iptap_ping_remove(struct iptap_owners *owners,
+			      struct iptap_owner *o)
+{
+	WARN_ON_ONCE(rhashtable_remove_fast(&owners->table, &o->node,
+					    iptap_owner_params));
+	iptap_ping_unlink(owners, o);
+}
+
+/*
+ * Forget the expired ping records, all of them: a lookup renews a
+ * record, so the list's order is that of their making, not of their use.
+ */
+static void iptap_pings_expire(struct work_struct *work)
+{
+	struct iptap_owners *owners = container_of(to_delayed_work(work),
+						   struct iptap_owners,
+						   ping_expiry);
+	struct iptap_owner *o, *tmp;
+
+	spin_lock_bh(&owners->ping_lock);
+	list_for_each_entry_safe(o, tmp, &owners->pings, ping) {
+		if (iptap_ping_expired(o))
+			iptap_ping_remove(owners, o);
+	}
+	if (owners->npings)
+		queue_delayed_work(iptap_wq, &owners->ping_expiry,
+				   IPTAP_PING_TTL);
+	spin_unlock_bh(&owners->ping_lock);
+}
+
 /*
  * Record the current process, and its socket @sk, as the sender of echo
  * requests @id.  Called under RCU from the hook, in task context.
@@ -530,15 +565,15 @@ void iptap_owner_note_ping(struct iptap_owners *owners, struct sock *sk,
 		iptap_ping_unlink(owners, old);
 	list_add_tail(&o->ping, &owners->pings);
 	owners->npings++;
+	/* Does nothing if already queued. */
+	queue_delayed_work(iptap_wq, &owners->ping_expiry, IPTAP_PING_TTL);
 
 	/* Forget the expired, and the oldest beyond the bound. */
 	while ((old = list_first_entry(&owners->pings, struct iptap_owner,
 				       ping)) != o) {
 		if (owners->npings <= IPTAP_PINGS_MAX && !iptap_ping_expired(old))
 			break;
-		WARN_ON_ONCE(rhashtable_remove_fast(&owners->table, &old->node,
-						    iptap_owner_params));
-		iptap_ping_unlink(owners, old);
+		iptap_ping_remove(owners, old);
 	}
 	spin_unlock_bh(&owners->ping_lock);
 }
@@ -569,6 +604,7 @@ struct iptap_owners *iptap_owners_create(void)
 		goto err_defer;
 	spin_lock_init(&owners->ping_lock);
 	INIT_LIST_HEAD(&owners->pings);
+	INIT_DELAYED_WORK(&owners->ping_expiry, iptap_pings_expire);
 	return owners;
 
 err_defer:
@@ -597,6 +633,8 @@ void iptap_owners_retire(struct iptap_net *in)
 /* A table nobody can reach any more, with its records. */
 void iptap_owners_free(struct iptap_owners *owners)
 {
+	/* Nothing queues it any more: no hook can find the table. */
+	cancel_delayed_work_sync(&owners->ping_expiry);
 	if (owners->defer)
 		iptap_defer_destroy(owners->defer);
 	rhashtable_free_and_destroy(&owners->table, iptap_owner_destroy, NULL);

@@ -625,6 +625,40 @@ t.ok(answered == 400 and
      "400 random attribute sets: each answered, uid0's selector unchanged "
      "(%d devices created and deleted)" % len(left))
 
+# --- A removed cgroup is not kept by its pings' record ------------------------
+# The record of a ping holds its socket's cgroup; the table's expiry work
+# frees it once unused for IPTAP_PING_TTL (60 s), at most 60 s late, with
+# no other ping and with the namespace's devices still there.
+
+
+def dying(cgroup):
+    with open(os.path.join(CG, cgroup, "cgroup.stat")) as f:
+        return int(re.search(r"nr_dying_descendants (\d+)", f.read())[1])
+
+
+if HAVE_CGROUP:
+    leaf = "pingt.slice/leaf"
+    os.makedirs(os.path.join(CG, leaf), exist_ok=True)
+    rtnl.newlink("pt0", b"", ns="a")
+    with Capture("pt0", ns="a") as cap:
+        sh(in_cgroup("/" + leaf, 0, ["ping", "-c1", "-W2", "10.0.0.2"]))
+        time.sleep(0.5)
+        pings = [r for _, r in cap.read() if r["cgroup_id"] ==
+                 cgroup_id("/" + leaf)]
+    os.rmdir(os.path.join(CG, leaf))
+    start = time.time()
+    time.sleep(5)
+    held = dying("pingt.slice")
+    while dying("pingt.slice") and time.time() - start < 180:
+        time.sleep(2)
+    took = time.time() - start
+    t.ok(len(pings) == 2 and held == 1 and dying("pingt.slice") == 0,
+         "a ping's record keeps its removed cgroup (dying 5 s after rmdir), "
+         "then lets it go with no other ping: after %.0f s" % took,
+         (len(pings), held, took))
+    sh("ip -n a link del pt0")
+    os.rmdir(os.path.join(CG, "pingt.slice"))
+
 stop(echo)
 for d in ("system.slice/web.service/worker", "system.slice/web.service",
           "system.slice", "other.slice"):
