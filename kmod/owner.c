@@ -38,7 +38,10 @@
  *
  * A table goes with the namespace's last iptap device.  Tables are freed,
  * scanned and swept by their namespace's owners_work, one thing at a
- * time, so that the work never sees a table freed under it.
+ * time, so that the work never sees a table freed under it.  Only the
+ * table's own expiry work runs beside it: it touches ping records alone,
+ * which the scan and the sweep skip, and is cancelled before the table
+ * is freed.
  */
 
 #include <linux/rhashtable.h>
@@ -484,7 +487,7 @@ static void iptap_ping_unlink(struct iptap_owners *owners,
 			      struct iptap_owner *o)
 {
 	list_del(&o->ping);
-	owners->npings--;
+	WRITE_ONCE(owners->npings, owners->npings - 1);
 	call_rcu(&o->rcu, iptap_owner_free_rcu);
 }
 
@@ -500,22 +503,27 @@ static void iptap_ping_remove(struct iptap_owners *owners,
 /*
  * Forget the expired ping records, all of them: a lookup renews a
  * record, so the list's order is that of their making, not of their use.
+ * Then come back when the first of the others expires.
  */
 static void iptap_pings_expire(struct work_struct *work)
 {
 	struct iptap_owners *owners = container_of(to_delayed_work(work),
 						   struct iptap_owners,
 						   ping_expiry);
+	unsigned long next = IPTAP_PING_TTL + 1;
 	struct iptap_owner *o, *tmp;
 
 	spin_lock_bh(&owners->ping_lock);
 	list_for_each_entry_safe(o, tmp, &owners->pings, ping) {
 		if (iptap_ping_expired(o))
 			iptap_ping_remove(owners, o);
+		else
+			next = min(next, READ_ONCE(o->used) + IPTAP_PING_TTL +
+					 1 - jiffies);
 	}
+	/* Does nothing if a new ping queued it meanwhile, for a TTL at most. */
 	if (owners->npings)
-		queue_delayed_work(iptap_wq, &owners->ping_expiry,
-				   IPTAP_PING_TTL);
+		queue_delayed_work(iptap_wq, &owners->ping_expiry, next);
 	spin_unlock_bh(&owners->ping_lock);
 }
 
@@ -564,7 +572,7 @@ void iptap_owner_note_ping(struct iptap_owners *owners, struct sock *sk,
 	if (old)
 		iptap_ping_unlink(owners, old);
 	list_add_tail(&o->ping, &owners->pings);
-	owners->npings++;
+	WRITE_ONCE(owners->npings, owners->npings + 1);
 	/* Does nothing if already queued. */
 	queue_delayed_work(iptap_wq, &owners->ping_expiry, IPTAP_PING_TTL);
 
@@ -633,7 +641,10 @@ void iptap_owners_retire(struct iptap_net *in)
 /* A table nobody can reach any more, with its records. */
 void iptap_owners_free(struct iptap_owners *owners)
 {
-	/* Nothing queues it any more: no hook can find the table. */
+	/*
+	 * No hook can find the table any more, so only the work itself could
+	 * queue it again, which the cancel prevents.
+	 */
 	cancel_delayed_work_sync(&owners->ping_expiry);
 	if (owners->defer)
 		iptap_defer_destroy(owners->defer);
