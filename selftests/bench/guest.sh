@@ -44,7 +44,9 @@
 # The set "select" is udp64's flood with a ring on a device in a made
 # with a uid selector: uid 4242, which none of root's packets match
 # (select-reject: each packet attributed and compared, never copied), and
-# uid 0, which all do (select-pass), beside idle and listener.
+# uid 0, which all do (select-pass), beside idle and listener; and the
+# same rejecting device in b, where the flood's packets come in
+# (select-reject-in), beside listener-in.
 #
 # The set "rtnl" floods nothing: it times, in guest time, 20 additions
 # and 20 deletions of a dummy device in the initial namespace
@@ -326,6 +328,12 @@ enter() {
 			type iptap uid "$([ "$cfg" = select-pass ] && echo 0 ||
 					  echo 4242)"
 		cap_start ring a "$bin/ring" -i iptap0 ;;
+	select-reject-in)
+		iptap_load
+		# b's receiver is root's: in records attributed, none copied.
+		IP_LIB_DIR=$IPTAP_ROOT/build/ip ip -n b link add iptap0 \
+			type iptap uid 4242
+		cap_start ring b "$bin/ring" -i iptap0 ;;
 	tcpdump-iptap)
 		iptap_load
 		ip -n a link add iptap0 type iptap
@@ -411,7 +419,7 @@ configs_of() {
 			baseline-last ;;
 	select)
 		echo baseline idle listener select-reject select-pass \
-		     baseline-last ;;
+		     listener-in select-reject-in baseline-last ;;
 	sockets)
 		echo baseline listener-in in-1k held-100k in-100k held-1m \
 		     in-1m baseline-last ;;

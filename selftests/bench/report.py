@@ -42,6 +42,7 @@ CONFIGS = {
     "elsewhere": "ring on iptap0 in c, ping in c every 50 ms: records, receive hook armed (a and b have no device)",
     "select-reject": "ring on iptap0 in a, created with `uid 4242`: every packet attributed, none recorded",
     "select-pass": "ring on iptap0 in a, created with `uid 0`: every packet recorded",
+    "select-reject-in": "ring on iptap0 in b, created with `uid 4242`: every incoming packet attributed, none recorded",
     "baseline-last": "baseline again, last",
 }
 
