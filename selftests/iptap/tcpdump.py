@@ -416,7 +416,14 @@ for what, args, want in (
          "unknown metadata `user'"),
         ("-Q metadata on a device that is not PKTAP", ["-i", "lo", "-Q",
                                                        "pid=1"],
-         "-Q metadata filters need link-type PKTAP")):
+         "-Q metadata filters need link-type PKTAP"),
+        ("50,000 nested parentheses", ["-Q", "(" * 50000 + "pid=1" +
+                                       ")" * 50000],
+         "more than 100 nested `not' and parentheses"),
+        ("100,000 nots", ["-Q", "!" * 100000 + "pid=1"],
+         "more than 100 nested `not' and parentheses"),
+        ("10,001 primitives", ["-Q", ",".join(["pid=1"] * 10001)],
+         "more than 10000 primitives")):
     r = sh("%s %s" % (TCPDUMP, " ".join("'%s'" % a for a in args)),
            ns="a", check=False, timeout=30)
     t.ok(r.returncode == 1 and want in r.stderr, "error: %s" % what,
