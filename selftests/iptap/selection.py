@@ -9,6 +9,7 @@ uid 4242, and "plain" in the root cgroup as root.  Devices created with
 a cgroup, a uid, a pid or several of them must record exactly the
 matching clients' packets, both directions, and nothing that belongs
 to no process's socket (b's pings, answered by a's kernel, IPv6's own).
+Debian's tcpdump and tshark capture a raw device with a cgroup selector;
 iptapdump and the patched tcpdump (-k, -Q) show and filter the owner and
 cgroup each record carries.  Then every refusal: a bad path, a file, an unmapped uid, a thread's ID,
 a change after creation, and a few hundred random attribute sets, each
@@ -203,10 +204,18 @@ if HAVE_CGROUP:
                          ["unshare", "-C", "python3", "-c", NSDEV]),
                check=False)
 
-stock = None
+class TsharkRun(ToolRun):
+    LISTENING = re.compile(rb"Capturing on [^\n]*\n")
+
+
+stock = wireshark = None
 if STOCK and HAVE_CGROUP:
     stock = ToolRun("stock", ["ip", "netns", "exec", "a", STOCK, "-i", "cg0",
                               "-nn", "-l", "--immediate-mode"], OUT)
+if shutil.which("tshark") and HAVE_CGROUP:
+    wireshark = TsharkRun("tshark", ["ip", "netns", "exec", "a", "tshark",
+                                     "-i", "cg0", "-w", OUT + "/cg0.pcapng"],
+                          OUT)
 
 caps = {dev: Capture(dev, ns="a", iptap=False) for dev in devices}
 pk = Capture("pk0", ns="a") if HAVE_CGROUP else None
@@ -274,6 +283,18 @@ if stock:
          "nothing else", lines)
 elif HAVE_CGROUP:
     t.ok(True, "# SKIP no Debian tcpdump in the guest")
+if wireshark:
+    wireshark.interrupt()
+    r = sh("tshark -r %s/cg0.pcapng -T fields -e frame.protocols "
+           "-e udp.srcport -e udp.dstport" % OUT, check=False)
+    rows = [line.split("\t") for line in r.stdout.splitlines()]
+    t.ok(len(rows) == 8 and
+         all(row[0].startswith("raw:ip:udp:") and
+             {row[1], row[2]} & {"5001", "5002"} for row in rows),
+         "Debian's tshark -i cg0: the same 8 packets, each decoded as raw IP",
+         (rows, wireshark.stderr[-300:], r.stderr))
+elif HAVE_CGROUP:
+    t.ok(True, "# SKIP no tshark in the guest")
 
 # --- Echoes and TCP over IPv6 of a selected process ------------------------
 # worker (uid 4242, web.service/worker) and plain (root, /) each ping b
