@@ -11,10 +11,11 @@ matching clients' packets, both directions, and nothing that belongs
 to no process's socket (b's pings, answered by a's kernel, IPv6's own).
 Debian's tcpdump and tshark capture a raw device with a cgroup selector;
 iptapdump and the patched tcpdump (-k, -Q) show and filter the owner and
-cgroup each record carries.  Then every refusal: a bad path, a file, an unmapped uid, a thread's ID,
-a change after creation, and a few hundred random attribute sets, each
-answered with an error and no change (the harness fails the test on any
-kernel warning).
+cgroup each record carries.  Then every refusal: a bad path, a file, an
+unmapped uid, a thread's ID, a change after creation, and a few hundred
+random attribute sets, each answered with an error and no change (the
+harness fails the test on any kernel warning).  Last, a removed cgroup
+that a ping used is let go once the ping's record expires.
 """
 
 import collections
