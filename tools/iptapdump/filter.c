@@ -113,19 +113,18 @@ static int abs_ok(uint32_t k, uint32_t off)
 	return k < 0x80000000u && k + off < 0x80000000u;
 }
 
-int filter_offset(const struct filter *in, uint32_t off, struct filter *out,
-		  char *err, size_t errlen)
+/*
+ * A scratch word the program does not use, in *scratch (BPF_MEMWORDS if
+ * it uses all of them); fails on loads from the kernel's special offsets
+ * (SKF_AD_OFF and the like), which no shift can keep meaning the same.
+ */
+static int check_program(const struct filter *in, unsigned int *scratch,
+			 char *err, size_t errlen)
 {
-	unsigned int *pos, i, n = in->len, total = 0, scratch = BPF_MEMWORDS;
-	unsigned int used = 0;
-	struct bpf_insn *o;
+	unsigned int i, used = 0;
 
-	out->insns = NULL;
-	out->len = 0;
-	if (!n)
-		return fail(err, errlen, "empty program");
-	/* Scratch words the program uses, to find one it does not. */
-	for (i = 0; i < n; i++) {
+	*scratch = BPF_MEMWORDS;
+	for (i = 0; i < in->len; i++) {
 		const struct bpf_insn *f = &in->insns[i];
 
 		if ((f->code == (BPF_ST) || f->code == (BPF_STX) ||
@@ -141,126 +140,172 @@ int filter_offset(const struct filter *in, uint32_t off, struct filter *out,
 	}
 	for (i = 0; i < BPF_MEMWORDS; i++)
 		if (!(used & (1u << i))) {
-			scratch = i;
+			*scratch = i;
 			break;
 		}
+	return 0;
+}
 
-	pos = calloc(n + 1, sizeof(*pos));
+/*
+ * Where each instruction of @in lands in the rewritten program: pos[i],
+ * and pos[len] is the new length.  NULL when out of memory.
+ */
+static unsigned int *layout(const struct filter *in)
+{
+	unsigned int *pos, i, total = 0;
+
+	pos = calloc(in->len + 1, sizeof(*pos));
 	if (!pos)
-		return fail(err, errlen, "out of memory");
-	for (i = 0; i < n; i++) {
+		return NULL;
+	for (i = 0; i < in->len; i++) {
 		pos[i] = total;
 		total += grown(&in->insns[i]);
 	}
-	pos[n] = total;
-	if (total > MAXINSNS) {
-		free(pos);
-		return fail(err, errlen, "filter too long (%u instructions)",
-			    total);
-	}
-	o = calloc(total, sizeof(*o));
-	if (!o) {
-		free(pos);
-		return fail(err, errlen, "out of memory");
-	}
+	pos[in->len] = total;
+	return pos;
+}
 
-	for (i = 0; i < n; i++) {
-		const struct bpf_insn *f = &in->insns[i];
-		struct bpf_insn *w = &o[pos[i]];
-		uint32_t k = f->k;
+/* Jump @w, instruction @i of @in, to where its targets landed. */
+static int relocate_jump(const struct filter *in, unsigned int i,
+			 const unsigned int *pos, struct bpf_insn *w,
+			 char *err, size_t errlen)
+{
+	const struct bpf_insn *f = &in->insns[i];
+	unsigned int here = pos[i] + 1, n = in->len, t, e;
 
-		*w = *f;
-		if (is_jump(f)) {
-			unsigned int here = pos[i] + 1, t, e;
-
-			if (BPF_OP(f->code) == BPF_JA) {
-				if (k >= n - i - 1)
-					goto bad_jump;
-				w->k = pos[i + 1 + k] - here;
-				continue;
-			}
-			t = i + 1 + f->jt;
-			e = i + 1 + f->jf;
-			if (t >= n || e >= n)
-				goto bad_jump;
-			if (pos[t] - here > 255 || pos[e] - here > 255) {
-				free(pos);
-				free(o);
-				return fail(err, errlen, "filter too long: a "
-					    "jump cannot reach past the "
-					    "rewritten instructions");
-			}
-			w->jt = (uint8_t)(pos[t] - here);
-			w->jf = (uint8_t)(pos[e] - here);
-			continue;
-		}
-		switch (f->code) {
-		case BPF_LD | BPF_W | BPF_ABS:
-		case BPF_LD | BPF_H | BPF_ABS:
-		case BPF_LD | BPF_B | BPF_ABS:
-		case BPF_LDX | BPF_B | BPF_MSH:
-			/*
-			 * Past 2 GiB it would turn into a special offset;
-			 * it could never load anything, so neither may it.
-			 */
-			if (abs_ok(k, off))
-				w->k = k + off;
-			else
-				*w = insn(BPF_RET | BPF_K, 0, 0, 0);
-			break;
-		case BPF_LD | BPF_W | BPF_IND:
-		case BPF_LD | BPF_H | BPF_IND:
-		case BPF_LD | BPF_B | BPF_IND:
-			w->k = k + off;		/* x + k, modulo 2^32 */
-			break;
-		case BPF_LD | BPF_W | BPF_LEN:
-			w[1] = insn(BPF_ALU | BPF_SUB | BPF_K, 0, 0, off);
-			break;
-		case BPF_LDX | BPF_W | BPF_LEN:
-			if (scratch >= BPF_MEMWORDS) {
-				free(pos);
-				free(o);
-				return fail(err, errlen, "filter uses every "
-					    "scratch word, cannot rewrite "
-					    "\"ldx #pktlen\"");
-			}
-			w[0] = insn(BPF_ST, 0, 0, scratch);
-			w[1] = insn(BPF_LD | BPF_W | BPF_LEN, 0, 0, 0);
-			w[2] = insn(BPF_ALU | BPF_SUB | BPF_K, 0, 0, off);
-			w[3] = insn(BPF_MISC | BPF_TAX, 0, 0, 0);
-			w[4] = insn(BPF_LD | BPF_MEM, 0, 0, scratch);
-			break;
-		case BPF_RET | BPF_K:
-			if (k)
-				w->k = k > UINT32_MAX - off ? UINT32_MAX :
-				       k + off;
-			break;
-		case BPF_RET | BPF_A:
-			w[0] = insn(BPF_JMP | BPF_JEQ | BPF_K, 4, 0, 0);
-			w[1] = insn(BPF_JMP | BPF_JGT | BPF_K, 2, 0,
-				    UINT32_MAX - off);
-			w[2] = insn(BPF_ALU | BPF_ADD | BPF_K, 0, 0, off);
-			w[3] = insn(BPF_RET | BPF_A, 0, 0, 0);
-			w[4] = insn(BPF_RET | BPF_K, 0, 0, UINT32_MAX);
-			w[5] = insn(BPF_RET | BPF_K, 0, 0, 0);
-			break;
-		default:
-			break;
-		}
+	if (BPF_OP(f->code) == BPF_JA) {
+		if (f->k >= n - i - 1)
+			goto bad_jump;
+		w->k = pos[i + 1 + f->k] - here;
+		return 0;
 	}
-	free(pos);
-	out->insns = o;
-	out->len = total;
+	t = i + 1 + f->jt;
+	e = i + 1 + f->jf;
+	if (t >= n || e >= n)
+		goto bad_jump;
+	if (pos[t] - here > 255 || pos[e] - here > 255)
+		return fail(err, errlen, "filter too long: a jump cannot "
+			    "reach past the rewritten instructions");
+	w->jt = (uint8_t)(pos[t] - here);
+	w->jf = (uint8_t)(pos[e] - here);
 	return 0;
 
 bad_jump:
-	free(pos);
-	free(o);
-	if (BPF_OP(in->insns[i].code) == BPF_JA && in->insns[i].k >= 0x80000000u)
+	if (BPF_OP(f->code) == BPF_JA && f->k >= 0x80000000u)
 		return fail(err, errlen, "the program jumps backwards (as "
 			    "\"protochain\" does), which kernel filters "
 			    "cannot");
 	return fail(err, errlen, "bad program: jump out of range at %u", i);
+}
+
+/*
+ * Write the rewrite of @f, which is not a jump, at @w: grown(f)
+ * instructions that do what @f did on a packet @off bytes further on.
+ */
+static int rewrite_insn(const struct bpf_insn *f, uint32_t off,
+			unsigned int scratch, struct bpf_insn *w,
+			char *err, size_t errlen)
+{
+	uint32_t k = f->k;
+
+	*w = *f;
+	switch (f->code) {
+	case BPF_LD | BPF_W | BPF_ABS:
+	case BPF_LD | BPF_H | BPF_ABS:
+	case BPF_LD | BPF_B | BPF_ABS:
+	case BPF_LDX | BPF_B | BPF_MSH:
+		/*
+		 * Past 2 GiB it would turn into a special offset; it could
+		 * never load anything, so neither may it.
+		 */
+		if (abs_ok(k, off))
+			w->k = k + off;
+		else
+			*w = insn(BPF_RET | BPF_K, 0, 0, 0);
+		break;
+	case BPF_LD | BPF_W | BPF_IND:
+	case BPF_LD | BPF_H | BPF_IND:
+	case BPF_LD | BPF_B | BPF_IND:
+		w->k = k + off;		/* x + k, modulo 2^32 */
+		break;
+	case BPF_LD | BPF_W | BPF_LEN:
+		w[1] = insn(BPF_ALU | BPF_SUB | BPF_K, 0, 0, off);
+		break;
+	case BPF_LDX | BPF_W | BPF_LEN:
+		if (scratch >= BPF_MEMWORDS)
+			return fail(err, errlen, "filter uses every scratch "
+				    "word, cannot rewrite \"ldx #pktlen\"");
+		w[0] = insn(BPF_ST, 0, 0, scratch);
+		w[1] = insn(BPF_LD | BPF_W | BPF_LEN, 0, 0, 0);
+		w[2] = insn(BPF_ALU | BPF_SUB | BPF_K, 0, 0, off);
+		w[3] = insn(BPF_MISC | BPF_TAX, 0, 0, 0);
+		w[4] = insn(BPF_LD | BPF_MEM, 0, 0, scratch);
+		break;
+	case BPF_RET | BPF_K:
+		if (k)
+			w->k = k > UINT32_MAX - off ? UINT32_MAX : k + off;
+		break;
+	case BPF_RET | BPF_A:
+		w[0] = insn(BPF_JMP | BPF_JEQ | BPF_K, 4, 0, 0);
+		w[1] = insn(BPF_JMP | BPF_JGT | BPF_K, 2, 0, UINT32_MAX - off);
+		w[2] = insn(BPF_ALU | BPF_ADD | BPF_K, 0, 0, off);
+		w[3] = insn(BPF_RET | BPF_A, 0, 0, 0);
+		w[4] = insn(BPF_RET | BPF_K, 0, 0, UINT32_MAX);
+		w[5] = insn(BPF_RET | BPF_K, 0, 0, 0);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int filter_offset(const struct filter *in, uint32_t off, struct filter *out,
+		  char *err, size_t errlen)
+{
+	unsigned int *pos, i, total, scratch;
+	struct bpf_insn *o = NULL;
+	int ret = -1;
+
+	out->insns = NULL;
+	out->len = 0;
+	if (!in->len)
+		return fail(err, errlen, "empty program");
+	if (check_program(in, &scratch, err, errlen))
+		return -1;
+	pos = layout(in);
+	if (!pos)
+		return fail(err, errlen, "out of memory");
+	total = pos[in->len];
+	if (total > MAXINSNS) {
+		fail(err, errlen, "filter too long (%u instructions)", total);
+		goto out;
+	}
+	o = calloc(total, sizeof(*o));
+	if (!o) {
+		fail(err, errlen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < in->len; i++) {
+		const struct bpf_insn *f = &in->insns[i];
+		struct bpf_insn *w = &o[pos[i]];
+
+		if (is_jump(f)) {
+			*w = *f;
+			ret = relocate_jump(in, i, pos, w, err, errlen);
+		} else {
+			ret = rewrite_insn(f, off, scratch, w, err, errlen);
+		}
+		if (ret)
+			goto out;
+	}
+	out->insns = o;
+	out->len = total;
+	o = NULL;
+	ret = 0;
+out:
+	free(o);
+	free(pos);
+	return ret;
 }
 
 /* A growing program, for the metadata checks. */

@@ -202,107 +202,129 @@ static void put_addrs(struct out *o, int v6, const uint8_t *src,
 }
 
 /*
- * The transport header p of l4len bytes (as the IP header says), of
- * which cap were captured.
+ * A transport header: p, of len bytes (as the IP header says), of which
+ * cap were captured, between src and dst.
  */
-static void put_l4(struct out *o, int v6, const uint8_t *src,
-		   const uint8_t *dst, unsigned int proto, const uint8_t *p,
-		   uint32_t cap, uint32_t l4len, int quick)
+struct l4 {
+	int v6;
+	const uint8_t *src, *dst;
+	unsigned int proto;
+	const uint8_t *p;
+	uint32_t cap, len;
+};
+
+/* src[.sport] > dst[.dport]: with the ports if @ports. */
+static void put_l4_addrs(struct out *o, const struct l4 *t, int ports)
 {
-	unsigned int type, code;
+	put_addrs(o, t->v6, t->src, t->dst, ports ? t->p : NULL);
+}
+
+static void put_tcp(struct out *o, const struct l4 *t, int quick)
+{
+	const uint8_t *p = t->p;
+	uint32_t doff, payload;
+
+	if (t->cap < 20) {
+		put_l4_addrs(o, t, t->cap >= 4);
+		put(o, "[|tcp]");
+		return;
+	}
+	doff = (uint32_t)(p[12] >> 4) * 4;
+	payload = t->len > doff ? t->len - doff : 0;
+	put_l4_addrs(o, t, 1);
+	if (quick) {
+		put(o, "tcp %u", payload);
+		return;
+	}
+	put(o, "TCP ");
+	put_tcp_flags(o, p[13]);
+	put(o, " seq %u", get_be32(p + 4));
+	if (p[13] & 0x10)
+		put(o, " ack %u", get_be32(p + 8));
+	put(o, " win %u length %u", get_be16(p + 14), payload);
+	if (doff < 20)
+		put(o, " [bad hdr length %u]", doff);
+}
+
+static void put_udp(struct out *o, const struct l4 *t, int quick)
+{
+	uint32_t ulen;
+
+	if (t->cap < 8) {
+		put_l4_addrs(o, t, t->cap >= 4);
+		put(o, "[|udp]");
+		return;
+	}
+	put_l4_addrs(o, t, 1);
+	ulen = get_be16(t->p + 4);
+	/* A jumbogram's UDP length is 0: the IP length counts. */
+	if (ulen < 8)
+		ulen = t->len;
+	put(o, quick ? "udp %u" : "UDP, length %u", ulen >= 8 ? ulen - 8 : 0);
+}
+
+/* What follows an ICMP or ICMPv6 message's name. */
+static void put_icmp_detail(struct out *o, const struct l4 *t, int six)
+{
+	unsigned int type = t->p[0], code = t->p[1];
+	char a[INET6_ADDRSTRLEN];
+
+	if ((!six && (type == 0 || type == 8)) ||
+	    (six && (type == 128 || type == 129))) {
+		if (t->cap >= 8)
+			put(o, ", id %u, seq %u", get_be16(t->p + 4),
+			    get_be16(t->p + 6));
+	} else if (!six && type == 3 && unreach4_name(code)) {
+		put(o, " (%s)", unreach4_name(code));
+	} else if (six && (type == 135 || type == 136) && t->cap >= 24) {
+		inet_ntop(AF_INET6, t->p + 8, a, sizeof(a));
+		put(o, " %s %s", type == 135 ? "who has" : "tgt is", a);
+	} else if (code) {
+		put(o, " code %u", code);
+	}
+}
+
+static void put_icmp(struct out *o, const struct l4 *t, int quick)
+{
+	int six = t->proto == IPPROTO_ICMPV6;
 	const char *name;
 
-	switch (proto) {
-	case IPPROTO_TCP: {
-		uint32_t doff;
-
-		if (cap < 20) {
-			put_addrs(o, v6, src, dst, cap >= 4 ? p : NULL);
-			put(o, "[|tcp]");
-			return;
-		}
-		doff = (uint32_t)(p[12] >> 4) * 4;
-		put_addrs(o, v6, src, dst, p);
-		if (quick) {
-			put(o, "tcp %u", l4len > doff ? l4len - doff : 0);
-			return;
-		}
-		put(o, "TCP ");
-		put_tcp_flags(o, p[13]);
-		put(o, " seq %u", get_be32(p + 4));
-		if (p[13] & 0x10)
-			put(o, " ack %u", get_be32(p + 8));
-		put(o, " win %u length %u", get_be16(p + 14),
-		    l4len > doff ? l4len - doff : 0);
-		if (doff < 20)
-			put(o, " [bad hdr length %u]", doff);
+	put_l4_addrs(o, t, 0);
+	if (t->cap < 2) {
+		put(o, "[|icmp]");
 		return;
 	}
-	case IPPROTO_UDP: {
-		uint32_t ulen;
-
-		if (cap < 8) {
-			put_addrs(o, v6, src, dst, cap >= 4 ? p : NULL);
-			put(o, "[|udp]");
-			return;
-		}
-		put_addrs(o, v6, src, dst, p);
-		ulen = get_be16(p + 4);
-		/* A jumbogram's UDP length is 0: the IP length counts. */
-		if (ulen < 8)
-			ulen = l4len;
-		put(o, quick ? "udp %u" : "UDP, length %u",
-		    ulen >= 8 ? ulen - 8 : 0);
+	if (quick) {
+		put(o, "%s %u", six ? "icmp6" : "icmp", t->len);
 		return;
 	}
+	put(o, "%s ", six ? "ICMP6" : "ICMP");
+	name = six ? icmp6_name(t->p[0]) : icmp4_name(t->p[0]);
+	if (name)
+		put(o, "%s", name);
+	else
+		put(o, "type %u", t->p[0]);
+	put_icmp_detail(o, t, six);
+	put(o, ", length %u", t->len);
+}
+
+static void put_l4(struct out *o, const struct l4 *t, int quick)
+{
+	switch (t->proto) {
+	case IPPROTO_TCP:
+		put_tcp(o, t, quick);
+		return;
+	case IPPROTO_UDP:
+		put_udp(o, t, quick);
+		return;
 	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6: {
-		int six = proto == IPPROTO_ICMPV6;
-
-		put_addrs(o, v6, src, dst, NULL);
-		if (cap < 2) {
-			put(o, "[|icmp]");
-			return;
-		}
-		type = p[0];
-		code = p[1];
-		if (quick) {
-			put(o, "%s %u", six ? "icmp6" : "icmp", l4len);
-			return;
-		}
-		put(o, "%s ", six ? "ICMP6" : "ICMP");
-		name = six ? icmp6_name(type) : icmp4_name(type);
-		if (name)
-			put(o, "%s", name);
-		else
-			put(o, "type %u", type);
-		if ((!six && (type == 0 || type == 8)) ||
-		    (six && (type == 128 || type == 129))) {
-			if (cap >= 8)
-				put(o, ", id %u, seq %u", get_be16(p + 4),
-				    get_be16(p + 6));
-		} else if (!six && type == 3 && unreach4_name(code)) {
-			put(o, " (%s)", unreach4_name(code));
-		} else if (six && (type == 135 || type == 136) && cap >= 24) {
-			char a[INET6_ADDRSTRLEN];
-
-			inet_ntop(AF_INET6, p + 8, a, sizeof(a));
-			put(o, " %s %s", type == 135 ? "who has" : "tgt is", a);
-		} else if (code) {
-			put(o, " code %u", code);
-		}
-		put(o, ", length %u", l4len);
+	case IPPROTO_ICMPV6:
+		put_icmp(o, t, quick);
 		return;
-	}
 	default:
-		put_addrs(o, v6, src, dst, NULL);
-		if (quick) {
-			put_proto(o, proto);
-			put(o, " %u", l4len);
-			return;
-		}
-		put_proto(o, proto);
-		put(o, ", length %u", l4len);
+		put_l4_addrs(o, t, 0);
+		put_proto(o, t->proto);
+		put(o, quick ? " %u" : ", length %u", t->len);
 		return;
 	}
 }
@@ -311,6 +333,7 @@ static void put_ipv4(struct out *o, const uint8_t *p, uint32_t cap,
 		     int quick)
 {
 	uint32_t hl, tot, l4len, frag;
+	struct l4 t;
 
 	put(o, "IP ");
 	if (cap < 20) {
@@ -345,7 +368,9 @@ static void put_ipv4(struct out *o, const uint8_t *p, uint32_t cap,
 		put(o, "[|ip]");
 		return;
 	}
-	put_l4(o, 0, p + 12, p + 16, p[9], p + hl, cap - hl, l4len, quick);
+	t = (struct l4){ .v6 = 0, .src = p + 12, .dst = p + 16, .proto = p[9],
+			 .p = p + hl, .cap = cap - hl, .len = l4len };
+	put_l4(o, &t, quick);
 	if (frag & 0x2000)
 		put(o, " (frag id %u)", get_be16(p + 4));
 }
@@ -372,6 +397,7 @@ static void put_ipv6(struct out *o, const uint8_t *p, uint32_t cap,
 {
 	uint32_t off = 40, total, fragid = 0, len;
 	unsigned int nh;
+	struct l4 t;
 	int first_frag = 0;
 
 	put(o, "IP6 ");
@@ -417,8 +443,9 @@ static void put_ipv6(struct out *o, const uint8_t *p, uint32_t cap,
 		put(o, "[|ip6]");
 		return;
 	}
-	put_l4(o, 1, p + 8, p + 24, nh, p + off, cap - off, total - off,
-	       quick);
+	t = (struct l4){ .v6 = 1, .src = p + 8, .dst = p + 24, .proto = nh,
+			 .p = p + off, .cap = cap - off, .len = total - off };
+	put_l4(o, &t, quick);
 	if (first_frag)
 		put(o, " (frag id %u)", fragid);
 }

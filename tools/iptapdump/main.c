@@ -400,17 +400,142 @@ static int wait_ring(struct state *s, int tmo)
 	return -1;
 }
 
+/* Open the ring on the device, with filter @f, and the output file. */
+static void open_capture(struct state *s, const struct filter *f)
+{
+	const struct opts *o = s->o;
+	char err[512];
+
+	switch (dev_check(o->dev)) {
+	case DEV_NONE:
+		die("%s: no such device", o->dev);
+	case DEV_NOT_IPTAP:
+		die("%s: not an iptap device (no /sys/class/net/%s/iptap)",
+		    o->dev, o->dev);
+	case DEV_RAW:
+		die("%s: an iptap device in raw mode: its packets come without "
+		    "PKTAP header (capture it with tcpdump)", o->dev);
+	default:
+		break;
+	}
+	if (ring_open(&s->ring, o->dev, o->bufsize, f, err, sizeof(err)))
+		die("%s", err);
+	if (o->wfile) {
+		if (pcapw_open(&s->w, o->wfile))
+			die("%s: %s", o->wfile, strerror(errno));
+		s->writing = 1;
+	}
+	s->tty = isatty(STDOUT_FILENO);
+}
+
+static void set_signals(void)
+{
+	struct sigaction sa;
+
+	/* No SA_RESTART: a signal interrupts a blocked write too. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/*
+ * Read blocks until a signal, the packet count or an error (1).  @last
+ * and @next are the --top display's times.
+ */
+static int capture(struct state *s, double *last, double *next, int *done)
+{
+	struct tpacket_block_desc *bd;
+	int top = s->o->top;
+
+	while (!*done && !got_signal) {
+		bd = ring_block(&s->ring);
+		if (bd) {
+			*done = do_block(s, bd);
+		} else if (wait_ring(s, top ? top_tick(s, next, last) : -1)) {
+			return 1;
+		}
+		if (top && !*done)
+			top_tick(s, next, last);
+	}
+	return 0;
+}
+
+/*
+ * Stopped by a signal: the kernel hands a partly filled block over after
+ * its timeout, so wait for that once to keep what came before Ctrl-C.  A
+ * second Ctrl-C, or a second passing, cuts the rest short; from then on a
+ * SIGALRM a second interrupts any write blocked on a pipe nobody reads,
+ * so the end never hangs.
+ */
+static void drain(struct state *s, int *done)
+{
+	struct tpacket_block_desc *bd;
+	int waited = 0;
+	unsigned int k;
+
+	got_signal = 0;
+	tick(1);
+	for (k = 0; k <= s->ring.block_nr && !*done && !got_signal; k++) {
+		bd = ring_block(&s->ring);
+		if (bd) {
+			*done = do_block(s, bd);
+			continue;
+		}
+		if (waited || wait_ring(s, 2 * BLOCK_TIMEOUT_MS))
+			break;
+		waited = 1;
+	}
+}
+
+/* Flush and close the outputs, and report; 1 if an output failed. */
+static int finish(struct state *s, double last)
+{
+	const struct opts *o = s->o;
+	int rc = 0;
+
+	/*
+	 * A write cut by a signal may be blocked on a pipe nobody reads:
+	 * drop what is pending rather than block again (here, or in exit()).
+	 */
+	if (s->interrupted) {
+		__fpurge(stdout);
+		if (s->writing)
+			__fpurge(s->w.f);
+	}
+	if (o->top && !s->out_error && !s->interrupted)
+		top_print(&s->top, stdout, s->tty, term_height(), o->dev,
+			  now_mono() - last);
+	if (s->writing && pcapw_close(&s->w))
+		out_failed(s);
+	if (fflush(stdout))
+		out_failed(s);
+	tick(0);
+	if (s->interrupted)
+		__fpurge(stdout);
+	if (s->out_error && s->out_error != EPIPE) {
+		fprintf(stderr, PROG ": %s: %s\n",
+			s->writing && o->wfile ? o->wfile : "standard output",
+			strerror(s->out_error));
+		rc = 1;
+	}
+	ring_stats(&s->ring);
+	fprintf(stderr, PROG ": %llu packets captured, %llu dropped by kernel\n",
+		s->captured, (unsigned long long)s->ring.drops);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct state s = { 0 };
-	struct tpacket_block_desc *bd;
 	struct filter f;
 	struct opts o;
 	char err[512];
-	struct sigaction sa;
 	double next = 0, last = 0;
-	int rc = 0, done = 0;
-	unsigned int k;
+	int rc, done = 0;
 
 	parse(&o, argc, argv);
 	s.o = &o;
@@ -423,38 +548,9 @@ int main(int argc, char **argv)
 		free(o.expr);
 		return 0;
 	}
-
-	switch (dev_check(o.dev)) {
-	case DEV_NONE:
-		die("%s: no such device", o.dev);
-	case DEV_NOT_IPTAP:
-		die("%s: not an iptap device (no /sys/class/net/%s/iptap)",
-		    o.dev, o.dev);
-	case DEV_RAW:
-		die("%s: an iptap device in raw mode: its packets come without "
-		    "PKTAP header (capture it with tcpdump)", o.dev);
-	default:
-		break;
-	}
-	if (ring_open(&s.ring, o.dev, o.bufsize, &f, err, sizeof(err)))
-		die("%s", err);
+	open_capture(&s, &f);
 	filter_free(&f);
-
-	if (o.wfile) {
-		if (pcapw_open(&s.w, o.wfile))
-			die("%s: %s", o.wfile, strerror(errno));
-		s.writing = 1;
-	}
-	s.tty = isatty(STDOUT_FILENO);
-
-	/* No SA_RESTART: a signal interrupts a blocked write too. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	set_signals();
 
 	fprintf(stderr, PROG ": listening on %s, link-type PKTAP (%d), "
 		"snapshot length %u bytes\n", o.dev, IPTAP_LINKTYPE_PKTAP,
@@ -463,71 +559,11 @@ int main(int argc, char **argv)
 		last = now_mono();
 		next = last + 1.0;
 	}
-
-	while (!done && !got_signal) {
-		bd = ring_block(&s.ring);
-		if (bd) {
-			done = do_block(&s, bd);
-		} else if (wait_ring(&s, o.top ? top_tick(&s, &next, &last) :
-				     -1)) {
-			rc = 1;
-			break;
-		}
-		if (o.top && !done)
-			top_tick(&s, &next, &last);
-	}
-	/*
-	 * Stopped by a signal: the kernel hands a partly filled block over
-	 * after its timeout, so wait for that once to keep what came
-	 * before Ctrl-C.  A second Ctrl-C, or a second passing, cuts the
-	 * rest short; from then on a SIGALRM a second interrupts any write
-	 * blocked on a pipe nobody reads, so the end never hangs.
-	 */
-	if (got_signal && !done && !rc) {
-		int waited = 0;
-
-		got_signal = 0;
-		tick(1);
-		for (k = 0; k <= s.ring.block_nr && !done && !got_signal; k++) {
-			bd = ring_block(&s.ring);
-			if (bd) {
-				done = do_block(&s, bd);
-				continue;
-			}
-			if (waited || wait_ring(&s, 2 * BLOCK_TIMEOUT_MS))
-				break;
-			waited = 1;
-		}
-	}
-
-	/*
-	 * A write cut by a signal may be blocked on a pipe nobody reads:
-	 * drop what is pending rather than block again (here, or in exit()).
-	 */
-	if (s.interrupted) {
-		__fpurge(stdout);
-		if (s.writing)
-			__fpurge(s.w.f);
-	}
-	if (o.top && !s.out_error && !s.interrupted)
-		top_print(&s.top, stdout, s.tty, term_height(), o.dev,
-			  now_mono() - last);
-	if (s.writing && pcapw_close(&s.w))
-		out_failed(&s);
-	if (fflush(stdout))
-		out_failed(&s);
-	tick(0);
-	if (s.interrupted)
-		__fpurge(stdout);
-	if (s.out_error && s.out_error != EPIPE) {
-		fprintf(stderr, PROG ": %s: %s\n",
-			s.writing && o.wfile ? o.wfile : "standard output",
-			strerror(s.out_error));
+	rc = capture(&s, &last, &next, &done);
+	if (got_signal && !done && !rc)
+		drain(&s, &done);
+	if (finish(&s, last))
 		rc = 1;
-	}
-	ring_stats(&s.ring);
-	fprintf(stderr, PROG ": %llu packets captured, %llu dropped by kernel\n",
-		s.captured, (unsigned long long)s.ring.drops);
 	ring_close(&s.ring);
 	top_free(&s.top);
 	free(o.expr);
