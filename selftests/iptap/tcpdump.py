@@ -8,8 +8,8 @@ processes capture iptap0 at once, each in another mode: "-y PKTAP" and
 no -y (both must open the device as LINKTYPE_PKTAP), -k (the process of
 every packet), filter expressions compiled for DLT_PKTAP ("udp port
 7000", "icmp", "ip6", "host 10.0.0.2"), macOS-style -Q metadata filters
-(pid=, proc=, dir=, if=, combined), Linux's -Q in/out, -c with -Q, and
--w files; known processes of a (selftests/lib/workload.py) talk to b;
+(pid=, proc=, dir=, if=, combined; on the file: quotes, interface
+prefixes, dlt=, flowid=), Linux's -Q in/out, -c with -Q, and -w files; known processes of a (selftests/lib/workload.py) talk to b;
 then Ctrl-C ends the captures and each output is checked.  The filters
 must run in the kernel: the packets they reject are not even counted as
 "received by filter", and the socket has the program tcpdump -d shows
@@ -317,6 +317,14 @@ qp = dumps["qpid"].parsed()
 t.ok(len(qp) == 3 and all(p and p[1] == "udp-server:%d" % usrv_pid
                            for p in qp),
      "-Q pid=%d: exactly its 3 datagrams" % usrv_pid, dumps["qpid"].lines)
+# As macOS's: "N drops by metadata filter", the packets -Q dropped.
+st = dumps["qpid"].stats()
+m = re.findall(r"^(\d+) drops? by metadata filter$", dumps["qpid"].stderr,
+               re.M)
+t.ok(st is not None and len(m) == 1 and int(m[0]) > 0 and
+     st[0] + int(m[0]) <= st[1],
+     "-Q pid=N: the statistics count the drops by metadata filter",
+     dumps["qpid"].stderr[-300:])
 qp = dumps["qproc"].parsed()
 t.ok(len(qp) >= 14 and all(p and p[1] and p[1].startswith("ping:")
                             for p in qp) and
@@ -408,6 +416,38 @@ t.ok(r.returncode == 0 and len(lines) == 2 and
      "-r FILE -k -Q proc=fork-child 'udp port 7107': its 2 datagrams",
      (r.stderr, lines))
 
+# macOS's -Q syntax (patch 0005), on the same file: single quotes,
+# interface prefixes, dlt and flowid.
+def rq(*args):
+    r = sh("%s -nn -kA -r %s/cap.pcap %s" % (TCPDUMP, OUT, " ".join(
+        "'%s'" % a.replace("'", "'\\''") for a in args)), check=False)
+    return r.returncode, r.stdout.splitlines()
+
+
+allr = rq()[1]
+rc, lines = rq("-Q", "proc = 'fork-child'", "udp port 7107")
+t.ok(rc == 0 and len(lines) == 2 and
+     all("proc fork-child:" in l for l in lines),
+     "-Q \"proc = 'fork-child'\": single quotes, as macOS's example", lines)
+va1 = [l for l in allr if l.split(" ", 1)[1].startswith("(va1,")]
+t.ok(len(va1) >= 10 and rq("-Q", "if=va")[1] == va1 and
+     rq("-Q", "if=va")[1] == rq("-Q", "if=va1")[1] and
+     rq("-Q", "if=va0")[1] == [] and rq("-Q", "if!=v")[1] == [
+         l for l in allr if not l.split(" ", 1)[1].startswith("(va")],
+     "-Q if=va matches va1 (a name not ending in a digit is a prefix); "
+     "if=va0 nothing", (len(va1), len(allr)))
+flows = re.findall(r"flowid (0x[0-9a-f]+)", "\n".join(allr))
+one = [l for l in allr
+       if flows and re.search(r"flowid %s[,)]" % flows[-1], l)]
+t.ok(len(flows) == len(allr) and rq("-Q", "flowid=" + flows[-1])[1] == one
+     and rq("-Q", "flowid=%d" % int(flows[-1], 16))[1] == one,
+     "-Q flowid=%s: the %d records of that flow, hex or decimal"
+     % (flows[-1] if flows else "?", len(one)), (len(flows), len(allr)))
+t.ok(rq("-Q", "dlt=NULL")[1] == allr and rq("-Q", "dlt=0")[1] == allr and
+     rq("-Q", "dlt=ether")[1] == [] and rq("-Q", "dlt!=RAW")[1] == allr,
+     "-Q dlt=NULL: every record (iptap's inner link type), dlt=ether none",
+     len(allr))
+
 # Errors.
 for what, args, want in (
         ("a bad metadata filter", ["-Q", "pid=abc"],
@@ -423,8 +463,15 @@ for what, args, want in (
         ("100,000 nots", ["-Q", "!" * 100000 + "pid=1"],
          "more than 100 nested `not' and parentheses"),
         ("10,001 primitives", ["-Q", ",".join(["pid=1"] * 10001)],
-         "more than 10000 primitives")):
-    r = sh("%s %s" % (TCPDUMP, " ".join("'%s'" % a for a in args)),
+         "more than 10000 primitives"),
+        ("an unknown link type", ["-Q", "dlt=bogus"],
+         "`bogus' is not a link type"),
+        ("a flow ID past 32 bits", ["-Q", "flowid=4294967296"],
+         "flow ID `4294967296' is not a 32-bit number"),
+        ("an unterminated single quote", ["-Q", "proc='ping"],
+         "missing closing quote")):
+    r = sh("%s %s" % (TCPDUMP, " ".join(
+        "'%s'" % a.replace("'", "'\\''") for a in args)),
            ns="a", check=False, timeout=30)
     t.ok(r.returncode == 1 and want in r.stderr, "error: %s" % what,
          (r.returncode, r.stderr))
