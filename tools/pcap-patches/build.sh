@@ -49,12 +49,12 @@ deps() {
 
 # prepare NAME DSC: extract the source package into build/pcap/NAME
 # (dpkg-source applies Debian's quilt patches), then apply ours, unless
-# the tree there already has this version and patch set (configured()
-# records it once the tree is configured).  Returns 1 when it did
+# the tree there already has this version, patch set, flags and script
+# (configured() records it once the tree is configured).  Returns 1 when it did
 # nothing; exits on errors (set -e does not apply inside "if").
 prepare() {
 	local name=$1 dsc=$2 tree=$out/$1 sum
-	sum=$( (basename "$dsc"; cat "$here/$name"/*.patch; echo "$flags") |
+	sum=$( (basename "$dsc"; cat "$here/$name"/*.patch "$0"; echo "$flags") |
 		sha256sum | cut -d' ' -f1)
 	if [ -f "$tree/.pcap-patches" ] && [ "$(cat "$tree/.pcap-patches")" = "$sum" ]; then
 		return 1
@@ -110,11 +110,13 @@ make -s -C "$out/libpcap" install DESTDIR= >/dev/null
 if prepare tcpdump "$tcpdump_dsc"; then
 	log "configuring tcpdump"
 	# As Debian's own build (debian/rules), against the libpcap above:
-	# its pcap-config comes first in PATH, pkg-config (which would find
-	# the system's libpcap.pc) is not asked, and its directory, which
-	# holds only libpcap.a, is searched first.
-	(cd "$out/tcpdump" && PATH="$prefix/bin:$PATH" PKG_CONFIG=false \
-		LDFLAGS="-L$prefix/lib $LDFLAGS" CPPFLAGS="$CPPFLAGS" \
+	# configure still reads the system's libpcap.pc when libpcap-dev is
+	# installed (its .pc would add an rpath to the build tree), so the
+	# libpcap above comes first by hand: its headers (not
+	# /usr/include/pcap) and its directory, which holds only libpcap.a.
+	(cd "$out/tcpdump" && PATH="$prefix/bin:$PATH" \
+		LDFLAGS="-L$prefix/lib $LDFLAGS" \
+		CPPFLAGS="-I$prefix/include $CPPFLAGS" \
 		CFLAGS="$CFLAGS -D_FILE_OFFSET_BITS=64" ./configure -q \
 		--prefix="$prefix" --disable-local-libpcap \
 		--with-crypto=yes --with-user=tcpdump >/dev/null)
