@@ -3,10 +3,11 @@
 #
 # check.sh: everything "make check" runs, after "make matrix" has built
 # the module for every kernel and "make deb" the packages: the static
-# checks, the harness's own tests, iptapdump's host tests, the host's
-# checks of the packaging, and every selftest in the VM on every kernel.  Ends with one
-# line, "N passed, N failed, N skipped", the sum over all of them, and
-# exits non-zero on any failure.
+# checks, the harness's own tests, iptapdump's host tests, tcpdump's own
+# suite on the patched tcpdump, the host's checks of the packaging, and
+# every selftest in the VM on every kernel.  Ends with one line, "N
+# passed, N failed, N skipped", the sum over all of them, and exits
+# non-zero on any failure.
 
 set -uo pipefail
 
@@ -35,6 +36,7 @@ start=$(date +%s)
 run "$here/lint.sh"
 run "$here/harness/test-harness.sh"
 run make --no-print-directory -C "$here/../tools/iptapdump" check
+run "$here/../tools/pcap-patches/check.sh"
 run "$here/../packaging/check.sh"
 run "$here/run.sh"
 echo "# make check took $(( $(date +%s) - start ))s"

@@ -54,7 +54,8 @@ deps() {
 # nothing; exits on errors (set -e does not apply inside "if").
 prepare() {
 	local name=$1 dsc=$2 tree=$out/$1 sum
-	sum=$( (basename "$dsc"; cat "$here/$name"/*.patch "$0"; echo "$flags") |
+	sum=$( (basename "$dsc"; cat "$here/$name"/*.patch "$0" \
+		"$here"/tcpdump-tests/*.py; echo "$flags") |
 		sha256sum | cut -d' ' -f1)
 	if [ -f "$tree/.pcap-patches" ] && [ "$(cat "$tree/.pcap-patches")" = "$sum" ]; then
 		return 1
@@ -108,6 +109,9 @@ make -s -C "$out/libpcap" -j"$jobs" >/dev/null
 make -s -C "$out/libpcap" install DESTDIR= >/dev/null
 
 if prepare tcpdump "$tcpdump_dsc"; then
+	# The input of patch 0006's tests: binary, so not in a patch.
+	python3 "$here/tcpdump-tests/iptap-pktap.py" \
+		>"$out/tcpdump/tests/iptap-pktap.pcap"
 	log "configuring tcpdump"
 	# As Debian's own build (debian/rules), against the libpcap above:
 	# configure still reads the system's libpcap.pc when libpcap-dev is
