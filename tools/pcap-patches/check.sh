@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # check.sh: tcpdump's own regression suite (its "make check", 582 cases
-# in Debian 12's 4.99.3, and the 15 that patch 0006 adds for iptap's
+# in Debian 12's 4.99.3, and the 17 that patch 0006 adds for iptap's
 # records) on the patched tcpdump that build.sh built.  Prints the
 # failing cases and one line, "tcpdump: N passed, N failed".
 
