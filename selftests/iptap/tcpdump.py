@@ -469,7 +469,11 @@ for what, args, want in (
         ("a flow ID past 32 bits", ["-Q", "flowid=4294967296"],
          "flow ID `4294967296' is not a 32-bit number"),
         ("an unterminated single quote", ["-Q", "proc='ping"],
-         "missing closing quote")):
+         "missing closing quote"),
+        ("a link type past 32 bits", ["-Q", "dlt=4294967296"],
+         "link type `4294967296' is not a 32-bit number"),
+        ("geneve on PKTAP", ["-i", "iptap0", "geneve"],
+         "'geneve' not supported on PKTAP captures")):
     r = sh("%s %s" % (TCPDUMP, " ".join(
         "'%s'" % a.replace("'", "'\\''") for a in args)),
            ns="a", check=False, timeout=30)
