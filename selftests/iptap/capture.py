@@ -155,6 +155,25 @@ for fam, addr, proto in ((V4, "127.0.0.1", 1), (V6, "::1", 58)):
     t.eq(dirs, [(OUT, "lo", 772), (IN, "lo", 772), (OUT, "lo", 772),
                 (IN, "lo", 772)], "loopback %s seen out then in" % addr)
 
+# --- the service class: the socket's priority as Darwin's SO_TC_ value ---
+# Port 9100 + N carries a datagram sent with SO_PRIORITY N; 9116 one with
+# 0x10002, whose low four bits (2) are what pfifo_fast reads.
+SVC = {0: 0, 1: 100, 2: 200, 3: 0, 4: 300, 5: 0, 6: 800, 7: 900, 16: 200}
+with Capture(ns="a") as cap:
+    sh("python3 -c 'import socket\n"
+       "for n in %r:\n"
+       "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+       "    s.setsockopt(socket.SOL_SOCKET, socket.SO_PRIORITY,\n"
+       "                 0x10002 if n == 16 else n)\n"
+       "    s.sendto(b\"svc\", (\"10.0.0.2\", 9100 + n))'" % sorted(SVC),
+       ns="a")
+    recs = cap.read()
+got = {}
+for _, r in flows(recs, "10.0.0.1", "10.0.0.2", 17):
+    got[int.from_bytes(r["packet"][22:24], "big") - 9100] = r["svc"]
+t.eq(got, SVC, "pth_svc: SO_PRIORITY 1, 2, 4, 6, 7 give BK_SYS 100, BK 200, "
+     "RD 300, VO 800, CTL 900 (Darwin's SO_TC_ values), others BE 0")
+
 # --- GSO: a bulk TCP send is one record per GSO packet -------------------
 sh("ethtool -K va1 tso on gso on", ns="a", check=False)
 with Capture(ns="a") as cap:

@@ -114,8 +114,10 @@ enum {
 #define IPTAP_COMLEN		17
 
 /*
- * pth_svc: Apple's service classes.  iptap maps the packet's priority
- * (skb->priority & 15, the band index pfifo_fast uses) onto them:
+ * pth_svc: Apple's service classes, the values of Darwin's SO_TC_*
+ * socket option (what XNU writes there and Apple's tcpdump -k names).
+ * iptap maps the packet's priority (skb->priority & 15, the band index
+ * pfifo_fast uses) onto them:
  *	TC_PRIO_FILLER (1)		IPTAP_SVC_BK_SYS
  *	TC_PRIO_BULK (2)		IPTAP_SVC_BK
  *	TC_PRIO_INTERACTIVE_BULK (4)	IPTAP_SVC_RD
@@ -123,16 +125,16 @@ enum {
  *	TC_PRIO_CONTROL (7)		IPTAP_SVC_CTL
  *	anything else			IPTAP_SVC_BE (0)
  */
-#define IPTAP_SVC_BE		0x00000000
-#define IPTAP_SVC_BK_SYS	0x00080064
-#define IPTAP_SVC_BK		0x00100080
-#define IPTAP_SVC_RD		0x00180190
-#define IPTAP_SVC_OAM		0x002001f4
-#define IPTAP_SVC_AV		0x00280258
-#define IPTAP_SVC_RV		0x003002bc
-#define IPTAP_SVC_VI		0x003803e8
-#define IPTAP_SVC_VO		0x00400590
-#define IPTAP_SVC_CTL		0x00480640
+#define IPTAP_SVC_BE		0
+#define IPTAP_SVC_BK_SYS	100
+#define IPTAP_SVC_BK		200
+#define IPTAP_SVC_RD		300
+#define IPTAP_SVC_OAM		400
+#define IPTAP_SVC_AV		500
+#define IPTAP_SVC_RV		600
+#define IPTAP_SVC_VI		700
+#define IPTAP_SVC_VO		800
+#define IPTAP_SVC_CTL		900
 
 /*
  * Apple's struct pktap_header, version 1, with explicit widths and byte

@@ -14,7 +14,7 @@ service classes, interface names sharing a prefix, IPv4 and IPv6.
 import struct
 import sys
 
-SVC = {"BE": 0, "BK": 0x00100080, "CTL": 0x00480640}
+SVC = {"BE": 0, "BK": 200, "CTL": 900}
 IN, OUT = 1, 2
 
 
