@@ -71,7 +71,7 @@ boot() {
 	} >"$script"
 
 	touch "$out/output.log"
-	tail -n +1 -F "$out/output.log" 2>/dev/null | sed -u -n "s/^# running /  [$rel] running /p" &
+	tail -n +1 -F "$out/output.log" 2>/dev/null | sed -u -n -E "s/^# (running .*|[^ ]+ took [0-9]+s)\$/  [$rel] \1/p" &
 	tailer=$!
 	total_timeout=$(( (${#tests[@]} + 1) * test_timeout + 120 ))
 	vmopts=(-k "$rel" -o "$out" -t "$total_timeout" -s "${IPTAP_SMP:-2}")

@@ -15,8 +15,10 @@ for t in "$@"; do
 	echo "iptap-selftest: begin $name" >/dev/kmsg
 	echo "# running $name"
 	own=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n1)
+	start=$(date +%s)
 	timeout -s KILL "${own:-$tmo}" "$t" >"$IPTAP_RESULTS/$name.log" 2>&1 </dev/null
 	rc=$?
+	echo "# $name took $(( $(date +%s) - start ))s"
 	sed 's/^/#   /' "$IPTAP_RESULTS/$name.log"
 	# Leave the next test a clean machine.
 	ip -all netns delete 2>/dev/null
