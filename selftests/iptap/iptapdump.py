@@ -5,12 +5,12 @@
 Topology: namespaces a and b joined by a veth (va1 10.0.0.1, fd00::1 in
 a; vb1 10.0.0.2, fd00::2 in b); iptap0 lives in a.  Many iptapdump
 processes capture at once, each in another mode (text, -q, filters,
---pid, --comm, --in, --out, --if, --top, -w FILE, -w -, -c), while
+--pid, --comm, --in, --out, --if, --top, -w FILE, -w -, -P, -c), while
 known processes of a (tests/lib/workload.py) talk to b; then Ctrl-C
 (SIGINT) ends them and each output is checked: the right process named
 on every line of a known flow, filters that include and exclude the
-right packets, pcap files that stock tcpdump and tshark read, and the
-statistics line.  Then the errors: a missing device, a device that is
+right packets, pcap files that stock tcpdump and tshark read, pcapng
+files with the process of each packet, and the statistics line.  Then the errors: a missing device, a device that is
 no iptap device, a bad filter, no privilege, and the device going away
 under a capture.
 
@@ -21,6 +21,7 @@ the host's files.
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -101,6 +102,8 @@ dumps = {
     "top": Dump("top", ["-B", "8", "--top"]),
     "wfile": Dump("wfile", ["-B", "16", "-w", OUT + "/cap.pcap"]),
     "wstdout": Dump("wstdout", ["-B", "8", "-w", "-", "udp or icmp"]),
+    "pcapng": Dump("pcapng", ["-B", "16", "-P", "-w", OUT + "/cap.pcapng"]),
+    "ngstdout": Dump("ngstdout", ["-B", "8", "--pcapng", "-w", "-", "udp"]),
     "count": Dump("count", ["-B", "8", "-c", "3", "icmp"]),
     # Without ip netns exec's sysfs: the device is recognised by its
     # ethtool driver name instead.
@@ -160,7 +163,8 @@ for name, d in dumps.items():
     t.ok(d.rc == 0 and st is not None and st[1] == 0,
          "%s: exit 0 with \"N packets captured, 0 dropped by kernel\"" % name,
          (d.rc, d.stderr))
-    if name not in ("top", "wfile", "wstdout", "asan") and st is not None:
+    if name not in ("top", "wfile", "wstdout", "pcapng", "ngstdout",
+                    "asan") and st is not None:
         t.eq(len(d.lines), st[0], "%s: one line per packet captured" % name)
 
 # Text output: the right process on every line of a known flow.
@@ -323,6 +327,108 @@ t.ok(d.data[:4] == b"\xd4\xc3\xb2\xa1" and len(lines) == n and n >= 20 and
      not any("Flags [" in l or "ICMP6" in l for l in lines),
      "-w - with \"udp or icmp\": %d records that tcpdump -r reads" % n,
      (r.stderr, lines[:5]))
+
+# -P: pcapng.  Read here block by block: each packet's interface,
+# direction and process (by its Darwin Process Information Block); then
+# by tshark.
+
+
+def pcapng_packets(data):
+    """(ifname, epb_flags, (pid, name) or None, IP packet) per EPB."""
+    ifs, procs, out, off = [], [], [], 0
+
+    def opts(body):
+        o, i = {}, 0
+        while i + 4 <= len(body):
+            code, n = struct.unpack_from("<HH", body, i)
+            if code == 0:
+                break
+            o[code] = body[i + 4:i + 4 + n]
+            i += 4 + (n + 3) // 4 * 4
+        return o
+
+    while off + 12 <= len(data):
+        btype, total = struct.unpack_from("<II", data, off)
+        body = data[off + 8:off + total - 4]
+        if btype == 1:
+            ifs.append(opts(body[8:]).get(2, b"").decode())
+        elif btype == 0x80000001:
+            procs.append((struct.unpack_from("<I", body)[0],
+                          opts(body[4:]).get(2, b"").decode()))
+        elif btype == 6:
+            ifid, _, _, cap, _ = struct.unpack_from("<5I", body)
+            o = opts(body[20 + (cap + 3) // 4 * 4:])
+            pib = o.get(0x8001)
+            out.append((ifs[ifid],
+                        struct.unpack("<I", o.get(2, b"\0" * 4))[0],
+                        procs[struct.unpack("<I", pib)[0]] if pib else None,
+                        body[20:20 + cap]))
+        off += total
+    return out
+
+
+def pktap_packets(path):
+    """The same of each record of a PKTAP pcap file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out, off = [], 24
+    while off + 16 <= len(data):
+        cap = struct.unpack_from("<I", data, off + 8)[0]
+        rec = data[off + 16:off + 16 + cap]
+        hlen, = struct.unpack_from("<I", rec)
+        pid, = struct.unpack_from("<i", rec, 52)
+        name = rec[56:73].split(b"\0")[0].decode()
+        out.append((rec[12:36].split(b"\0")[0].decode(),
+                    struct.unpack_from("<I", rec, 36)[0],
+                    (pid & 0xffffffff, name) if pid != -1 else None,
+                    rec[hlen + 4:]))
+        off += 16 + cap
+    return out
+
+
+with open(OUT + "/cap.pcapng", "rb") as f:
+    ng = pcapng_packets(f.read())
+n = dumps["pcapng"].stats()[0] if dumps["pcapng"].stats() else -1
+t.eq(len(ng), n, "-P -w FILE: one EPB per packet captured")
+pk = pktap_packets(OUT + "/cap.pcap")
+# The two captures ran side by side: each packet of a known flow is in
+# both, with the same interface, direction and process.
+known = {usrv_pid, ucl, fparent, fchild, tcl}
+t.eq(sorted(p for p in ng if p[2] and p[2][0] in known),
+     sorted(p for p in pk if p[2] and p[2][0] in known),
+     "-P -w FILE: the packets of the known processes, each on its "
+     "interface with its direction and process, as in the PKTAP capture")
+t.ok(any(p[2] == (usrv_pid, "udp-server") and p[0] == "va1" and p[1] == 1
+         for p in ng) and
+     any(p[2] is None for p in ng) and
+     {p[0] for p in ng} == {"va1", "lo"},
+     "-P -w FILE: udp-server's packets in on va1, packets of no process, "
+     "interfaces va1 and lo only")
+r = sh("tshark -r %s/cap.pcapng -T fields -e frame.interface_name "
+       "-e frame.packet_flags_direction" % OUT, check=False)
+want = ["%s\t0x%08x" % (p[0], p[1]) for p in ng]
+t.ok(r.returncode == 0 and r.stdout.splitlines() == want,
+     "-P -w FILE: tshark reads every packet, its interface and direction",
+     (r.stderr[-300:], r.stdout.splitlines()[:3], want[:3]))
+r = sh("tshark -r %s/cap.pcapng -X 'read_format:MIME Files Format' -T fields "
+       "-e pcapng.darwin.process_id -e pcapng.darwin.process_name" % OUT,
+       check=False)
+ids, _, names = r.stdout.strip().partition("\t")
+procs = set(zip(ids.split(","), names.split(",")))
+t.ok(r.returncode == 0 and
+     {(str(usrv_pid), "udp-server"), (str(fchild), "fork-child"),
+      (str(tcl), "tcp-client")} <= procs,
+     "-P -w FILE: tshark reads the process blocks of udp-server, "
+     "fork-child and tcp-client", r.stdout[:300])
+
+# --pcapng -w -: the same, streamed, with a filter.
+d = dumps["ngstdout"]
+ng = pcapng_packets(d.data)
+n = d.stats()[0] if d.stats() else -1
+t.ok(d.data[:4] == b"\x0a\x0d\x0d\x0a" and len(ng) == n and n >= 10 and
+     all(p[3][0] >> 4 == 4 and p[3][9] == 17 or
+         p[3][0] >> 4 == 6 and p[3][6] == 17 for p in ng),
+     "--pcapng -w - with \"udp\": %d UDP packets, streamed" % n)
 
 # --top -w FILE under ASan and UBSan: no report, the same records.
 if "asan" in dumps:

@@ -179,7 +179,8 @@ root_apt() {
 }
 
 # Sid's headers, installed with their compiler in the sid build root
-# (created on first use), with sparse for lint.sh.
+# (created on first use), with sparse for lint.sh and tshark (the newest
+# Wireshark, for iptapdump's tests of its pcapng files).
 sid_headers() {
 	local dir=$1 rel=$2 root
 
@@ -200,7 +201,7 @@ sid_headers() {
 	fi
 	root_apt "$root" update
 	root_apt "$root" install --no-install-recommends "linux-headers-$rel" \
-		>>"$dir/sid-root.log"
+		tshark >>"$dir/sid-root.log"
 }
 
 fetch() {

@@ -165,6 +165,45 @@ int pcapw_write(struct pcapw *w, uint32_t sec, uint32_t usec,
 int pcapw_flush(struct pcapw *w);
 int pcapw_close(struct pcapw *w);
 
+/* ---- pcapng.c: pcapng with Apple's process blocks ---- */
+
+struct ngif {
+	uint16_t linktype;
+	char name[IPTAP_IFNAMSIZ + 1];
+};
+
+struct ngproc {
+	int32_t pid;
+	char comm[IPTAP_COMLEN + 1];
+};
+
+struct ngw {
+	FILE *f;
+	int own;			/* close f at the end */
+	int live;			/* of a device, not a file */
+	char dev[IPTAP_IFNAMSIZ + 1];	/* names the PKTAP interface */
+	struct ngif *ifs;		/* the IDBs written, in order */
+	size_t nifs, ifcap;
+	struct ngproc *procs;		/* the process blocks, in order */
+	size_t nprocs, proccap;
+	size_t *idx;			/* procs by (pid, comm): index + 1 */
+	size_t idxcap;
+};
+
+/*
+ * Open path ("-": stdout) and write the section header: of a live capture
+ * of device source, or of a file source converted.
+ */
+int ngw_open(struct ngw *w, const char *path, const char *source, int live);
+int ngw_fdopen(struct ngw *w, FILE *f, const char *source, int live);
+/* A parsed record: an EPB, after its IDB and process blocks if new. */
+int ngw_write(struct ngw *w, const struct rec *r);
+/* A record that does not parse, whole, on a PKTAP interface. */
+int ngw_write_record(struct ngw *w, uint32_t sec, uint32_t usec,
+		     const uint8_t *data, uint32_t caplen, uint32_t wirelen);
+int ngw_flush(struct ngw *w);
+int ngw_close(struct ngw *w);
+
 /* ---- top.c: packets and bytes per process and interface ---- */
 
 struct top_row {

@@ -6,7 +6,8 @@
  * Reads the device through a TPACKET_V3 ring, filters in the kernel
  * (a tcpdump expression on the inner IP packet, and the PKTAP header's
  * process, interface and direction) and prints one line per packet,
- * writes a pcap file of LINKTYPE_PKTAP, or shows a table per process.
+ * writes a pcap file of LINKTYPE_PKTAP or a pcapng file with Apple's
+ * process blocks, or shows a table per process.  Reads PKTAP files too.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include <linux/if_packet.h>
+#include <pcap/pcap.h>
 
 #include "iptapdump.h"
 
@@ -39,16 +41,22 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: " PROG " [-i DEV] [-c COUNT] [-w FILE|-] [-q] [-e] [-d] [-B MIB]\n"
-"                 [--pid PID] [--comm NAME] [--uid UID] [--cgroup PATH]\n"
-"                 [--in] [--out] [--if IFNAME] [--top] [EXPRESSION]\n"
+"usage: " PROG " [-i DEV | -r FILE] [-c COUNT] [-w FILE|-] [-P] [-q] [-e] [-d]\n"
+"                 [-B MIB] [--pid PID] [--comm NAME] [--uid UID]\n"
+"                 [--cgroup PATH] [--in] [--out] [--if IFNAME] [--top]\n"
+"                 [EXPRESSION]\n"
 "\n"
 "Capture from an iptap device (default " DEFAULT_DEV ").\n"
 "\n"
 "  -i DEV         the iptap device to read\n"
+"  -r FILE        read the PKTAP records of a pcap or pcapng file\n"
+"                 (\"-\": standard input) instead of a device\n"
 "  -c COUNT       stop after COUNT packets\n"
 "  -w FILE        write a pcap file (LINKTYPE_PKTAP) instead of text;\n"
 "                 \"-\" writes it to standard output\n"
+"  -P, --pcapng   with -w: write pcapng, an interface per real interface,\n"
+"                 the processes in Apple's process blocks (Wireshark's\n"
+"                 frame.darwin.process_info fields)\n"
 "  -q             quick output: shorter lines, less protocol detail\n"
 "  -e             also print the owner and the cgroup of each packet's\n"
 "                 socket\n"
@@ -134,10 +142,10 @@ static char *join(char **argv, int argc)
 }
 
 struct opts {
-	const char *dev, *wfile;
+	const char *dev, *wfile, *rfile;
 	unsigned long count;
 	size_t bufsize;
-	int quick, ext, dump, top;
+	int quick, ext, dump, top, pcapng;
 	struct meta meta;
 	char *expr;
 };
@@ -145,9 +153,13 @@ struct opts {
 struct state {
 	struct opts *o;
 	struct ring ring;
+	pcap_t *file;			/* -r */
+	struct filter filter;		/* applied here to -r's records */
 	struct pcapw w;
+	struct ngw ng;
 	struct top top;
-	int tty, writing;
+	int tty;
+	enum { OUT_TEXT, OUT_PCAP, OUT_PCAPNG } writing;
 	unsigned long long captured;
 	int out_error;			/* errno of a failed write */
 	int interrupted;		/* a write was cut by a signal */
@@ -183,48 +195,63 @@ static void out_failed(struct state *s)
 		s->out_error = errno ? errno : EIO;
 }
 
-static void handle(struct state *s, const struct tpacket3_hdr *h)
+/*
+ * One record, of the ring or of a file: write it, count it or print it.
+ * dir: its direction when the header has none (the ring's packet type).
+ */
+static void handle_record(struct state *s, const uint8_t *data,
+			  uint32_t caplen, uint32_t len, uint32_t sec,
+			  uint32_t usec, uint32_t dir)
 {
-	const uint8_t *data = (const uint8_t *)h + h->tp_mac;
-	const struct sockaddr_ll *sll = (const void *)((const uint8_t *)h +
-		TPACKET_ALIGN(sizeof(struct tpacket3_hdr)));
-	uint32_t usec = h->tp_nsec / 1000;
 	struct rec r;
 	int ok;
 
 	s->captured++;
-	if (s->writing) {
-		if (pcapw_write(&s->w, h->tp_sec, usec, data, h->tp_snaplen,
-				h->tp_len))
-			out_failed(s);
-	}
-	if (s->writing && !s->o->top)
+	if (s->writing == OUT_PCAP &&
+	    pcapw_write(&s->w, sec, usec, data, caplen, len))
+		out_failed(s);
+	if (s->writing == OUT_PCAP && !s->o->top)
 		return;
-	ok = !rec_parse(data, h->tp_snaplen, h->tp_len, &r);
-	r.sec = h->tp_sec;
+	ok = !rec_parse(data, caplen, len, &r);
+	r.sec = sec;
 	r.usec = usec;
-	/* No direction in the header: the packet type tells it. */
 	if (ok && !rec_dir(&r))
-		r.flags = sll->sll_pkttype == PACKET_OUTGOING ?
-			  IPTAP_PTH_FLAG_DIR_OUT : IPTAP_PTH_FLAG_DIR_IN;
+		r.flags = dir;
+	if (s->writing == OUT_PCAPNG &&
+	    (ok ? ngw_write(&s->ng, &r) :
+		  ngw_write_record(&s->ng, sec, usec, data, caplen, len)))
+		out_failed(s);
 	if (s->o->top) {
 		if (ok && top_add(&s->top, &r))
 			die("out of memory");
 		return;
 	}
+	if (s->writing)
+		return;
 	if (ok) {
 		fmt_record(s->line, sizeof(s->line), &r, s->o->quick,
 			   s->o->ext);
 	} else {
 		char t[32];
 
-		fmt_time(t, sizeof(t), h->tp_sec, usec);
+		fmt_time(t, sizeof(t), sec, usec);
 		snprintf(s->line, sizeof(s->line),
-			 "%s ? [not a PKTAP record, %u bytes]", t,
-			 h->tp_snaplen);
+			 "%s ? [not a PKTAP record, %u bytes]", t, caplen);
 	}
 	if (puts(s->line) == EOF)
 		out_failed(s);
+}
+
+static void handle(struct state *s, const struct tpacket3_hdr *h)
+{
+	const struct sockaddr_ll *sll = (const void *)((const uint8_t *)h +
+		TPACKET_ALIGN(sizeof(struct tpacket3_hdr)));
+
+	/* No direction in the header: the packet type tells it. */
+	handle_record(s, (const uint8_t *)h + h->tp_mac, h->tp_snaplen,
+		      h->tp_len, h->tp_sec, h->tp_nsec / 1000,
+		      sll->sll_pkttype == PACKET_OUTGOING ?
+		      IPTAP_PTH_FLAG_DIR_OUT : IPTAP_PTH_FLAG_DIR_IN);
 }
 
 static void parse(struct opts *o, int argc, char **argv)
@@ -240,6 +267,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		{ "out", no_argument, NULL, OPT_OUT },
 		{ "if", required_argument, NULL, OPT_IF },
 		{ "top", no_argument, NULL, OPT_TOP },
+		{ "pcapng", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -250,7 +278,7 @@ static void parse(struct opts *o, int argc, char **argv)
 	o->dev = DEFAULT_DEV;
 	o->bufsize = (size_t)DEFAULT_BUF << 20;
 	/* Options may follow the expression, as with tcpdump; "--" ends them. */
-	while ((c = getopt_long(argc, argv, "i:c:w:qedB:h", longopts,
+	while ((c = getopt_long(argc, argv, "i:r:c:w:PqedB:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'i':
@@ -259,8 +287,14 @@ static void parse(struct opts *o, int argc, char **argv)
 		case 'c':
 			o->count = parse_ulong(optarg, "count", ULONG_MAX);
 			break;
+		case 'r':
+			o->rfile = optarg;
+			break;
 		case 'w':
 			o->wfile = optarg;
+			break;
+		case 'P':
+			o->pcapng = 1;
 			break;
 		case 'q':
 			o->quick = 1;
@@ -313,6 +347,8 @@ static void parse(struct opts *o, int argc, char **argv)
 	}
 	if (o->top && o->wfile && !strcmp(o->wfile, "-"))
 		usage_error("--top and -w - both want standard output");
+	if (o->pcapng && !o->wfile)
+		usage_error("-P writes pcapng with -w only");
 	o->expr = join(argv + optind, argc - optind);
 }
 
@@ -342,6 +378,18 @@ static int top_tick(struct state *s, double *next, double *last)
 	return (int)((*next - now) * 1000) + 1;
 }
 
+static int flush_output(struct state *s)
+{
+	switch (s->writing) {
+	case OUT_PCAP:
+		return pcapw_flush(&s->w);
+	case OUT_PCAPNG:
+		return ngw_flush(&s->ng);
+	default:
+		return fflush(stdout) ? -1 : 0;
+	}
+}
+
 /* Hand a block's records over; 1 when the capture is done. */
 static int do_block(struct state *s, struct tpacket_block_desc *bd)
 {
@@ -361,7 +409,7 @@ static int do_block(struct state *s, struct tpacket_block_desc *bd)
 		h = (const void *)((const uint8_t *)h + h->tp_next_offset);
 	}
 	ring_release(&s->ring);
-	if (s->writing ? pcapw_flush(&s->w) : fflush(stdout))
+	if (flush_output(s))
 		out_failed(s);
 	return done || s->out_error || s->interrupted;
 }
@@ -400,6 +448,23 @@ static int wait_ring(struct state *s, int tmo)
 	return -1;
 }
 
+static void open_output(struct state *s)
+{
+	const struct opts *o = s->o;
+	int rc;
+
+	if (!o->wfile)
+		return;
+	if (o->pcapng)
+		rc = ngw_open(&s->ng, o->wfile, o->rfile ? o->rfile : o->dev,
+			      !o->rfile);
+	else
+		rc = pcapw_open(&s->w, o->wfile);
+	if (rc)
+		die("%s: %s", o->wfile, strerror(errno));
+	s->writing = o->pcapng ? OUT_PCAPNG : OUT_PCAP;
+}
+
 /* Open the ring on the device, with filter @f, and the output file. */
 static void open_capture(struct state *s, const struct filter *f)
 {
@@ -420,12 +485,48 @@ static void open_capture(struct state *s, const struct filter *f)
 	}
 	if (ring_open(&s->ring, o->dev, o->bufsize, f, err, sizeof(err)))
 		die("%s", err);
-	if (o->wfile) {
-		if (pcapw_open(&s->w, o->wfile))
-			die("%s: %s", o->wfile, strerror(errno));
-		s->writing = 1;
-	}
+	open_output(s);
 	s->tty = isatty(STDOUT_FILENO);
+}
+
+/*
+ * -r: the file's records that pass filter @f (kept: the kernel is not
+ * there to run it), written or printed as a capture's would be.
+ */
+static int read_file(struct state *s, struct filter *f)
+{
+	const struct opts *o = s->o;
+	char err[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	int rc;
+
+	s->file = pcap_open_offline(o->rfile, err);
+	if (!s->file)
+		die("%s", err);
+	if (pcap_datalink(s->file) != IPTAP_LINKTYPE_PKTAP)
+		die("%s: link type %d, not PKTAP (%d)", o->rfile,
+		    pcap_datalink(s->file), IPTAP_LINKTYPE_PKTAP);
+	s->filter = *f;
+	f->insns = NULL;
+	open_output(s);
+	s->tty = isatty(STDOUT_FILENO);
+	while ((rc = pcap_next_ex(s->file, &h, &data)) == 1) {
+		if (s->filter.len && !filter_run(&s->filter, data, h->caplen))
+			continue;
+		handle_record(s, data, h->caplen, h->len,
+			      (uint32_t)h->ts.tv_sec, (uint32_t)h->ts.tv_usec,
+			      0);
+		if ((o->count && s->captured >= o->count) || s->out_error ||
+		    s->interrupted || got_signal)
+			return 0;
+	}
+	if (rc == PCAP_ERROR) {
+		fprintf(stderr, PROG ": %s: %s\n", o->rfile,
+			pcap_geterr(s->file));
+		return 1;
+	}
+	return 0;
 }
 
 static void set_signals(void)
@@ -504,12 +605,13 @@ static int finish(struct state *s, double last)
 	if (s->interrupted) {
 		__fpurge(stdout);
 		if (s->writing)
-			__fpurge(s->w.f);
+			__fpurge(s->writing == OUT_PCAP ? s->w.f : s->ng.f);
 	}
 	if (o->top && !s->out_error && !s->interrupted)
-		top_print(&s->top, stdout, s->tty, term_height(), o->dev,
-			  now_mono() - last);
-	if (s->writing && pcapw_close(&s->w))
+		top_print(&s->top, stdout, s->tty, term_height(),
+			  o->rfile ? o->rfile : o->dev, now_mono() - last);
+	if ((s->writing == OUT_PCAP && pcapw_close(&s->w)) ||
+	    (s->writing == OUT_PCAPNG && ngw_close(&s->ng)))
 		out_failed(s);
 	if (fflush(stdout))
 		out_failed(s);
@@ -521,6 +623,10 @@ static int finish(struct state *s, double last)
 			s->writing && o->wfile ? o->wfile : "standard output",
 			strerror(s->out_error));
 		rc = 1;
+	}
+	if (o->rfile) {
+		fprintf(stderr, PROG ": %llu packets read\n", s->captured);
+		return rc;
 	}
 	ring_stats(&s->ring);
 	fprintf(stderr, PROG ": %llu packets captured, %llu dropped by kernel\n",
@@ -548,9 +654,20 @@ int main(int argc, char **argv)
 		free(o.expr);
 		return 0;
 	}
+	set_signals();
+	if (o.rfile) {
+		last = now_mono();
+		rc = read_file(&s, &f);
+		if (finish(&s, last))
+			rc = 1;
+		pcap_close(s.file);
+		filter_free(&s.filter);
+		top_free(&s.top);
+		free(o.expr);
+		return rc;
+	}
 	open_capture(&s, &f);
 	filter_free(&f);
-	set_signals();
 
 	fprintf(stderr, PROG ": listening on %s, link-type PKTAP (%d), "
 		"snapshot length %u bytes\n", o.dev, IPTAP_LINKTYPE_PKTAP,

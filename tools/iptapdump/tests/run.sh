@@ -8,7 +8,8 @@
 #   - the unit tests built with ASan and UBSan,
 #   - the program's options and error paths that need no iptap device,
 #     under valgrind and with ASan,
-#   - stock tcpdump and tshark reading a pcap file the writer made.
+#   - stock tcpdump and tshark reading a pcap file the writer made, and
+#     tshark the pcapng files the writer and -r ... -P made.
 #
 # Prints TAP-ish "ok"/"not ok" lines and ends with the line
 # "iptapdump: N passed, N failed" (", N skipped" when some were).
@@ -62,7 +63,7 @@ vg() {
 }
 
 # 1. Unit tests under valgrind.
-vg tests/unit "$tmp/sample.pcap" >"$tmp/unit.log" 2>&1
+vg tests/unit "$tmp/sample.pcap" "$tmp/sample.pcapng" >"$tmp/unit.log" 2>&1
 rc=$?
 unit_lines unit "$tmp/unit.log"
 if [ $have_valgrind = 1 ]; then
@@ -138,6 +139,24 @@ expect "a bad filter gives libpcap's message" 1 \
 	'^iptapdump: bad filter expression "tcp port 99999": illegal port number 99999 > 65535' \
 	-i nosuch0 tcp port 99999
 expect "a syntax error" 1 'syntax error' 'ip and'
+expect "-P needs -w" 2 '-P writes pcapng with -w only' -P
+expect "-r prints a file's records" 0 \
+	' out va1 udp-client:1234 IP 10\.0\.0\.1\.5555 > 10\.0\.0\.2\.7000: UDP' \
+	-r "$tmp/sample.pcap"
+expect "-r counts the records read" 0 '^iptapdump: 2 packets read$' \
+	-r "$tmp/sample.pcap"
+expect "-r applies --pid (pth_epid too)" 0 '^iptapdump: 1 packets read$' \
+	-r "$tmp/sample.pcap" --pid 66
+expect "-r applies an expression" 0 '^iptapdump: 1 packets read$' \
+	-r "$tmp/sample.pcap" ip6
+expect "-r of a missing file" 1 'No such file' -r "$tmp/nosuch.pcap"
+# A pcap file of Ethernet (link type 1) with no packet.
+printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\xff\xff\0\0\x01\0\0\0' \
+	>"$tmp/eth.pcap"
+expect "-r of a file that is not PKTAP" 1 'link type 1, not PKTAP \(258\)' \
+	-r "$tmp/eth.pcap"
+expect "-r ... -P -w converts to pcapng" 0 '^iptapdump: 2 packets read$' \
+	-r "$tmp/sample.pcap" -P -w "$tmp/conv.pcapng"
 expect "protochain cannot run in the kernel" 1 'backwards' ip6 protochain 6
 expect "-c 0 is refused" 2 'bad count "0"' -c 0
 expect "--pid x is refused" 2 'bad pid "x"' --pid x
@@ -179,6 +198,73 @@ else
 	else
 		skip "[readers] tshark is not installed"
 	fi
+fi
+
+# 5. tshark on pcapng: the unit tests' sample (udp-client 1234 out on
+# va1, fork-child 77 via fork-parent 66 in on lo, udp-client again, a
+# packet of no process in on va1) and the conversion of sample.pcap.
+# Debian 12's tshark shows the process blocks only as blocks (the "MIME
+# Files Format" view); the per-packet fields need Wireshark 4.6, sid's,
+# which kernels.sh installs in the sid build root.
+tshark_check() {
+	local name=$1 want=$2
+
+	shift 2
+	"$@" >"$tmp/ts" 2>"$tmp/ts.err"
+	printf "$want" >"$tmp/ts.want"
+	if cmp -s "$tmp/ts" "$tmp/ts.want"; then
+		ok "[pcapng] $name"
+	else
+		not_ok "[pcapng] $name"
+		diff "$tmp/ts.want" "$tmp/ts" | sed 's/^/#   /' | head -n 10
+		sed 's/^/#   /' "$tmp/ts.err" | head -n 5
+	fi
+}
+
+if ! command -v tshark >/dev/null; then
+	skip "[pcapng] tshark is not installed"
+elif [ ! -s "$tmp/sample.pcapng" ] || [ ! -s "$tmp/conv.pcapng" ]; then
+	not_ok "[pcapng] the unit tests and -r -P wrote pcapng files"
+else
+	tshark_check "tshark reads each packet's interface and direction" \
+		'va1\t0x00000002\t10.0.0.1\t\nlo\t0x00000001\t\tfd00::2\nva1\t0x00000002\t10.0.0.1\t\nva1\t0x00000001\t10.0.0.1\t\n' \
+		tshark -r "$tmp/sample.pcapng" -T fields -e frame.interface_name \
+		-e frame.packet_flags_direction -e ip.src -e ipv6.src -E occurrence=f \
+		-E aggregator=,
+	tshark_check "tshark reads the process blocks in order" \
+		'1234,77,66\tudp-client,fork-child,fork-parent\n' \
+		tshark -r "$tmp/sample.pcapng" -X 'read_format:MIME Files Format' \
+		-T fields -e pcapng.darwin.process_id -e pcapng.darwin.process_name
+	tshark_check "a converted file: interfaces, directions, processes" \
+		'va1\t0x00000002\nva1\t0x00000001\n' \
+		tshark -r "$tmp/conv.pcapng" -T fields -e frame.interface_name \
+		-e frame.packet_flags_direction
+	tshark_check "a converted file: its process blocks" \
+		'1234,77,66\tudp-client,fork-child,fork-parent\n' \
+		tshark -r "$tmp/conv.pcapng" -X 'read_format:MIME Files Format' \
+		-T fields -e pcapng.darwin.process_id -e pcapng.darwin.process_name
+fi
+
+sid=$here/../../build/kernels/sid-root
+if [ ! -x "$sid/usr/bin/tshark" ] || [ "$(id -u)" != 0 ]; then
+	skip "[pcapng] no Wireshark 4.6: no tshark in the sid build root (make matrix, as root)"
+elif [ -s "$tmp/sample.pcapng" ]; then
+	cp "$tmp/sample.pcapng" "$sid/tmp/iptapdump-sample.pcapng"
+	f=/tmp/iptapdump-sample.pcapng
+	tshark_check "Wireshark $(chroot "$sid" tshark -v 2>/dev/null | sed -n '1s/.* \([0-9][0-9.]*\)\.$/\1/p'): each packet's process, service class, flow hash" \
+		'va1\t1234\tudp-client\t0\t0xdeadbeef\nlo\t77\tfork-child\t0\t0xdeadbeef\nva1\t1234\tudp-client\t0\t0xdeadbeef\nva1\t\t\t0\t0xdeadbeef\n' \
+		chroot "$sid" tshark -r $f -T fields -e frame.interface_name \
+		-e frame.darwin.process_info.pid -e frame.darwin.process_info.pname \
+		-e frame.darwin.sc -e frame.darwin.flow_id
+	tshark_check "Wireshark 4.6 filters by process name" '1\n3\n' \
+		chroot "$sid" tshark -r $f -T fields -e frame.number \
+		-Y 'frame.darwin.process_info.pname == "udp-client"'
+	# Its dissector fills no .epid/.epname field: the effective
+	# process is only in the frame's summary.
+	tshark_check "Wireshark 4.6 names the effective process" \
+		'Frame 2: Packet, 76 bytes on wire (608 bits), 76 bytes captured (608 bits) on interface lo, id 1 (inbound) proc: fork-child(77) [fork-parent(66)]\n' \
+		sh -c "chroot '$sid' tshark -r $f -V -Y frame.number==2 | grep '^Frame'"
+	rm -f "$sid$f"
 fi
 
 if [ $skip -gt 0 ]; then

@@ -3,12 +3,13 @@
  * iptapdump's host unit tests: record parsing, text formatting, the BPF
  * rewriting (each rewritten program, run by libpcap's bpf_filter() on a
  * synthetic record, must decide as the original does on the bare
- * packet), the metadata checks, pcap writing (read back by libpcap) and
- * the --top table.  No kernel, no privilege.  Prints TAP lines and
+ * packet), the metadata checks, pcap writing (read back by libpcap),
+ * pcapng writing (its blocks walked here) and the --top table.  No kernel, no privilege.  Prints TAP lines and
  * "unit: N passed, N failed"; exits non-zero on any failure.
  *
- * With an argument, also writes a sample capture file there, for
- * tests/run.sh to hand to tcpdump and tshark.
+ * With arguments, also writes a sample pcap file at the first and a
+ * sample pcapng file at the second, for tests/run.sh to hand to tcpdump
+ * and tshark.
  */
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -1017,6 +1018,217 @@ static void test_pcap(const char *sample)
 	}
 }
 
+/* ---- pcapng files ---- */
+
+struct ngfile {
+	uint8_t *d;
+	size_t len;
+};
+
+/* The whole file; the block walk below needs it in memory. */
+static int slurp(const char *path, struct ngfile *f)
+{
+	FILE *fp = fopen(path, "rb");
+	long n;
+
+	f->d = NULL;
+	if (!fp)
+		return -1;
+	if (fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 ||
+	    fseek(fp, 0, SEEK_SET)) {
+		fclose(fp);
+		return -1;
+	}
+	f->len = (size_t)n;
+	f->d = malloc(f->len + 1);
+	if (!f->d || fread(f->d, 1, f->len, fp) != f->len) {
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	return 0;
+}
+
+/* Option code of the block's options starting at off; its value. */
+static const uint8_t *ng_opt(const uint8_t *b, size_t off, size_t end,
+			     uint16_t code, uint16_t *len)
+{
+	while (off + 4 <= end) {
+		uint16_t c = get_le16(b + off), l = get_le16(b + off + 2);
+
+		if (c == 0)
+			return NULL;
+		if (c == code) {
+			*len = l;
+			return b + off + 4;
+		}
+		off += 4 + ((l + 3u) & ~3u);
+	}
+	return NULL;
+}
+
+static uint32_t ng_opt32(const uint8_t *b, size_t off, size_t end,
+			 uint16_t code, uint32_t none)
+{
+	uint16_t l;
+	const uint8_t *v = ng_opt(b, off, end, code, &l);
+
+	return v && l == 4 ? get_le32(v) : none;
+}
+
+static void test_pcapng(const char *sample)
+{
+	char path[] = "/tmp/iptapdump-ng-XXXXXX";
+	struct recspec a = { "va1", IPTAP_PTH_FLAG_DIR_OUT, 1234, 1234,
+			     "udp-client", "udp-client" };
+	struct recspec b = { "lo", IPTAP_PTH_FLAG_DIR_IN, 77, 66,
+			     "fork-child", "fork-parent" };
+	struct recspec k = { "va1", IPTAP_PTH_FLAG_DIR_IN, -1, -1, "", "" };
+	const struct recspec *order[] = { &a, &b, &a, &k };
+	const int which[] = { P_UDP4_7000, P_TCP6_80_HBH, P_ICMP4_ECHO,
+			      P_UDP4_7000 };
+	uint8_t rb[600];
+	struct ngw w;
+	struct rec r;
+	struct ngfile f = { 0 };
+	size_t off = 0;
+	int fd, i, nidb = 0, ndpib = 0, nepb = 0, shb = 0, lengths = 1;
+	uint32_t epb_if[5], epb_pib[5], epb_epib[5], epb_dir[5], epb_cap[5];
+	uint32_t dpib_pid[4];
+	char dpib_name[4][20], idb_name[4][24];
+	uint16_t idb_type[4];
+	FILE *fp;
+
+	fd = mkstemp(path);
+	if (!ok(fd >= 0, "pcapng: temporary file"))
+		return;
+	fp = fdopen(fd, "wb");
+	ok(fp && !ngw_fdopen(&w, fp, "iptap0", 1), "pcapng: open");
+	for (i = 0; i < 4; i++) {
+		uint32_t len = make_record(rb, order[i], &pkts[which[i]]);
+
+		rec_parse(rb, len, len + (i == 2 ? 10 : 0), &r);
+		r.sec = 1700000000 + (uint32_t)i;
+		r.usec = 250000;
+		ok(!ngw_write(&w, &r), "pcapng: record %d written", i);
+	}
+	/* Not a record of an IP packet: kept whole. */
+	memset(rb, 0x5a, 40);
+	ok(!ngw_write_record(&w, 1700000009, 0, rb, 40, 40),
+	   "pcapng: a record that does not parse is written whole");
+	ok(!ngw_close(&w), "pcapng: close");
+	fclose(fp);
+
+	if (!ok(!slurp(path, &f), "pcapng: read back")) {
+		free(f.d);
+		unlink(path);
+		return;
+	}
+	while (off + 12 <= f.len) {
+		const uint8_t *bl = f.d + off;
+		uint32_t type = get_le32(bl), total = get_le32(bl + 4);
+
+		if (total < 12 || total % 4 || off + total > f.len ||
+		    get_le32(bl + total - 4) != total) {
+			lengths = 0;
+			break;
+		}
+		if (type == 0x0a0d0d0a) {
+			shb += off == 0 && get_le32(bl + 8) == 0x1a2b3c4d &&
+			       get_le16(bl + 12) == 1 && get_le16(bl + 14) == 0 &&
+			       ng_opt(bl, 24, total - 4, 3, &(uint16_t){ 0 }) &&
+			       ng_opt(bl, 24, total - 4, 1, &(uint16_t){ 0 });
+		} else if (type == 1 && nidb < 4) {
+			uint16_t l = 0;
+			const uint8_t *v = ng_opt(bl, 16, total - 4, 2, &l);
+
+			idb_type[nidb] = get_le16(bl + 8);
+			snprintf(idb_name[nidb], sizeof(idb_name[0]), "%.*s",
+				 v ? (int)l : 0, v ? (const char *)v : "");
+			nidb++;
+		} else if (type == 0x80000001 && ndpib < 4) {
+			uint16_t l = 0;
+			const uint8_t *v = ng_opt(bl, 12, total - 4, 2, &l);
+
+			dpib_pid[ndpib] = get_le32(bl + 8);
+			snprintf(dpib_name[ndpib], sizeof(dpib_name[0]), "%.*s",
+				 v ? (int)l : 0, v ? (const char *)v : "");
+			ndpib++;
+		} else if (type == 6 && nepb < 5) {
+			uint32_t cap = get_le32(bl + 20);
+			size_t opts = 28 + ((cap + 3u) & ~3u);
+
+			epb_if[nepb] = get_le32(bl + 8);
+			epb_cap[nepb] = cap;
+			epb_dir[nepb] = ng_opt32(bl, opts, total - 4, 2, 0);
+			epb_pib[nepb] = ng_opt32(bl, opts, total - 4, 0x8001,
+						 99);
+			epb_epib[nepb] = ng_opt32(bl, opts, total - 4, 0x8003,
+						  99);
+			if (nepb == 0)
+				ok(get_le32(bl + 12) == (uint32_t)(
+					1700000000250000ull >> 32) &&
+				   get_le32(bl + 16) == (uint32_t)1700000000250000ull &&
+				   cap == pkts[P_UDP4_7000].len &&
+				   get_le32(bl + 24) == cap &&
+				   !memcmp(bl + 28, pkts[P_UDP4_7000].b, cap) &&
+				   ng_opt32(bl, opts, total - 4, 0x8005, 0) ==
+				   0xdeadbeef &&
+				   ng_opt32(bl, opts, total - 4, 0x8002, 99) == 0,
+				   "pcapng: an EPB holds the time in microseconds, "
+				   "the bare IP packet, the flow hash, the service "
+				   "class");
+			if (nepb == 2)
+				ok(get_le32(bl + 24) == cap + 10,
+				   "pcapng: the original length is kept");
+			nepb++;
+		}
+		off += total;
+	}
+	ok(lengths && off == f.len, "pcapng: every block's two lengths agree "
+	   "and are multiples of 4");
+	ok(shb == 1, "pcapng: a section header first, with the OS and a comment");
+	ok(nidb == 3 && idb_type[0] == 101 && !strcmp(idb_name[0], "va1") &&
+	   idb_type[1] == 101 && !strcmp(idb_name[1], "lo") &&
+	   idb_type[2] == 258 && !strcmp(idb_name[2], "iptap0"),
+	   "pcapng: one RAW interface per real interface, named as pth_ifname, "
+	   "and a PKTAP one for what does not parse");
+	ok(ndpib == 3 && dpib_pid[0] == 1234 &&
+	   !strcmp(dpib_name[0], "udp-client") && dpib_pid[1] == 77 &&
+	   !strcmp(dpib_name[1], "fork-child") && dpib_pid[2] == 66 &&
+	   !strcmp(dpib_name[2], "fork-parent"),
+	   "pcapng: one process block per process, in order of appearance");
+	ok(nepb == 5 && epb_if[0] == 0 && epb_if[1] == 1 && epb_if[2] == 0 &&
+	   epb_if[3] == 0 && epb_if[4] == 2 && epb_cap[4] == 40,
+	   "pcapng: each packet on its interface");
+	ok(nepb == 5 && epb_pib[0] == 0 && epb_epib[0] == 0 &&
+	   epb_pib[1] == 1 && epb_epib[1] == 2 && epb_pib[2] == 0 &&
+	   epb_pib[3] == 99 && epb_epib[3] == 99 && epb_pib[4] == 99,
+	   "pcapng: process and effective process by block index; none "
+	   "without a process");
+	ok(nepb == 5 && epb_dir[0] == 2 && epb_dir[1] == 1 && epb_dir[3] == 1 &&
+	   epb_dir[4] == 0, "pcapng: the direction in epb_flags");
+	free(f.d);
+	unlink(path);
+
+	if (sample) {
+		fp = fopen(sample, "wb");
+		ok(fp && !ngw_fdopen(&w, fp, "iptap0", 1),
+		   "pcapng: sample file %s", sample);
+		for (i = 0; i < 4; i++) {
+			uint32_t len = make_record(rb, order[i],
+						   &pkts[which[i]]);
+
+			rec_parse(rb, len, len, &r);
+			r.sec = 1700000000 + (uint32_t)i;
+			ngw_write(&w, &r);
+		}
+		ok(!ngw_close(&w), "pcapng: sample written");
+		if (fp)
+			fclose(fp);
+	}
+}
+
 /* ---- --top ---- */
 
 static void test_top(void)
@@ -1098,6 +1310,7 @@ int main(int argc, char **argv)
 	test_offset_random();
 	test_meta();
 	test_pcap(argc > 1 ? argv[1] : NULL);
+	test_pcapng(argc > 2 ? argv[2] : NULL);
 	test_top();
 	printf("1..%d\n", n_pass + n_fail);
 	printf("unit: %d passed, %d failed\n", n_pass, n_fail);
