@@ -89,10 +89,10 @@ t.ok(r.returncode == 0 and
      (r.returncode, r.stdout, r.stderr))
 r = sh("%s -d -i iptap0 udp port 7000" % TCPDUMP, ns="a", check=False)
 prog = [l for l in r.stdout.splitlines() if re.match(r"^\(\d+\) ", l)]
-t.ok(r.returncode == 0 and prog and "ld       [8]" in prog[0] and
-     any("ldb      [3]" in l for l in prog),
-     "tcpdump -d: \"udp port 7000\" compiles for DLT_PKTAP (checks "
-     "pth_dlt, loads pth_length)", r.stdout + r.stderr)
+t.ok(r.returncode == 0 and prog and "ldb      [3]" in prog[0] and
+     any("ld       [8]" in l for l in prog),
+     "tcpdump -d: \"udp port 7000\" compiles for DLT_PKTAP (loads "
+     "pth_length first, checks pth_dlt)", r.stdout + r.stderr)
 
 # Without ip netns exec's sysfs (nsenter keeps the initial namespace's),
 # libpcap recognises the device by its ethtool driver name.

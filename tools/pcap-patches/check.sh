@@ -3,8 +3,11 @@
 #
 # check.sh: tcpdump's own regression suite (its "make check", 582 cases
 # in Debian 12's 4.99.3, and the 17 that patch 0006 adds for iptap's
-# records) on the patched tcpdump that build.sh built.  Prints the
-# failing cases and one line, "tcpdump: N passed, N failed".
+# records) on the patched tcpdump that build.sh built; then
+# tcpdump-tests/agreement.py: the patched libpcap's filters on PKTAP
+# records of each link-layer type select what stock tcpdump's select on
+# the bare frames.  Prints the failing cases and one line, "tcpdump: N
+# passed, N failed".
 
 set -uo pipefail
 
@@ -31,6 +34,25 @@ if grep -q '^ *iptap-pktap-k *: passed' "$log"; then
 	echo "ok - tcpdump's suite runs the iptap cases"
 else
 	echo "not ok - tcpdump's suite runs the iptap cases"
+	failed=$((failed + 1))
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+if command -v tcpdump >/dev/null; then
+	stock=$(command -v tcpdump)
+	# With iptap-tools installed, Debian's own is tcpdump.distrib.
+	[ -x /usr/bin/tcpdump.distrib ] && stock=/usr/bin/tcpdump.distrib
+	python3 "$here/tcpdump-tests/agreement.py" "$stock" \
+		"$tree/tcpdump" >"$log" 2>&1
+	grep -v '^ok ' "$log" | grep -v '^agreement: '
+	p=$(sed -nE 's/^agreement: ([0-9]+) passed, ([0-9]+) failed$/\1/p' "$log")
+	f=$(sed -nE 's/^agreement: ([0-9]+) passed, ([0-9]+) failed$/\2/p' "$log")
+	if [ -z "$p" ]; then
+		echo "not ok - agreement.py ended without its counts"
+		f=1 p=0
+	fi
+	passed=$((passed + p)) failed=$((failed + f))
+else
+	echo "not ok - no stock tcpdump to compare the filters with"
 	failed=$((failed + 1))
 fi
 echo "tcpdump: $passed passed, $failed failed"
