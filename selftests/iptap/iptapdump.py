@@ -20,6 +20,7 @@ the host's files.
 
 import os
 import re
+import shutil
 import signal
 import struct
 import subprocess
@@ -420,6 +421,40 @@ t.ok(r.returncode == 0 and
       (str(tcl), "tcp-client")} <= procs,
      "-P -w FILE: tshark reads the process blocks of udp-server, "
      "fork-child and tcp-client", r.stdout[:300])
+
+# Wireshark 4.6 (sid's tshark, in the sid build root make matrix made):
+# the process of each packet, as its Darwin fields give it, is the one
+# the PKTAP capture of the same traffic names (Debian 12's tshark
+# reading pktap.pid and pktap.cmdname), for the known processes.
+SID = os.path.join(ROOT, "build", "kernels", "sid-root")
+if os.access(os.path.join(SID, "usr", "bin", "tshark"), os.X_OK):
+    shutil.copy(OUT + "/cap.pcapng", SID + "/tmp/iptapdump-cap.pcapng")
+    r = sh("chroot %s tshark -r /tmp/iptapdump-cap.pcapng -T fields "
+           "-e frame.darwin.process_info.pid "
+           "-e frame.darwin.process_info.pname" % SID, check=False)
+    os.unlink(SID + "/tmp/iptapdump-cap.pcapng")
+    ws = [tuple(line.split("\t")) for line in r.stdout.splitlines()]
+    ng_procs = [("%d" % p[2][0], p[2][1]) if p[2] else ("", "")
+                for p in ng]
+    r2 = sh("tshark -r %s/cap.pcap -T fields -e pktap.pid -e pktap.cmdname"
+            % OUT, check=False)
+    pk_procs = {}
+    for line in r2.stdout.splitlines():
+        pid, _, name = line.partition("\t")
+        if pid.isdigit() and int(pid) in known:
+            pk_procs[(pid, name)] = pk_procs.get((pid, name), 0) + 1
+    ws_procs = {}
+    for k in ws:
+        if len(k) == 2 and k[0].isdigit() and int(k[0]) in known:
+            ws_procs[k] = ws_procs.get(k, 0) + 1
+    t.ok(r.returncode == 0 and ws == ng_procs and ws_procs == pk_procs and
+         (str(usrv_pid), "udp-server") in ws_procs,
+         "-P -w FILE: Wireshark 4.6 names each packet's process as the "
+         "file says, and the packets per known process are the PKTAP "
+         "capture's", (r.stderr[-300:], ws[:5], ng_procs[:5], ws_procs,
+                       pk_procs))
+else:
+    t.diag("no tshark in %s: no check with Wireshark 4.6" % SID)
 
 # --pcapng -w -: the same, streamed, with a filter.
 d = dumps["ngstdout"]

@@ -235,6 +235,9 @@ else
 		'1234,77,66\tudp-client,fork-child,fork-parent\n' \
 		tshark -r "$tmp/sample.pcapng" -X 'read_format:MIME Files Format' \
 		-T fields -e pcapng.darwin.process_id -e pcapng.darwin.process_name
+	tshark_check "tshark -z conv,ip (Statistics > Conversations) sees each conversation" \
+		'10.0.0.1<->10.0.0.2:3\n' \
+		sh -c "tshark -r '$tmp/sample.pcapng' -q -z conv,ip | awk '\$2 == \"<->\" { print \$1 \$2 \$3 \":\" \$10 }'"
 	tshark_check "a converted file: interfaces, directions, processes" \
 		'va1\t0x00000002\nva1\t0x00000001\n' \
 		tshark -r "$tmp/conv.pcapng" -T fields -e frame.interface_name \
