@@ -408,7 +408,11 @@ if HAVE_CGROUP:
     if HAVE_TCPDUMP:
         runs += [tcpdump("tdweb", "-w", OUT + "/web.pcap", "-Q",
                          "cgroup=/system.slice/web.service"),
-                 tcpdump("tduid", "-kAuc", "-Q", "uid=4242")]
+                 tcpdump("tduid", "-kAuc", "-Q", "uid=4242"),
+                 # ip netns exec mounts a sysfs without the cgroup2 mount.
+                 ToolRun("tdnocg", ["ip", "netns", "exec", "a", TCPDUMP,
+                                    "-i", "pk1", "-nn", "-l", "-c", "8",
+                                    "-kc", "-Q", "uid=4242"], OUT)]
     run_clients(CLIENTS)
     web, uid = [lines_of(r) for r in runs[:2]]
     t.ok(len(web) == 8 and
@@ -456,6 +460,15 @@ if HAVE_CGROUP and HAVE_TCPDUMP:
          "patched tcpdump -kA -Q uid=4242, live: the worker's and the other "
          "client's, each with its owner and cgroup path", uid +
          [runs[3].stderr])
+    nocg = lines_of(runs[4])
+    t.ok(len(nocg) == 8 and
+         all(re.search(r"^\S+ \(cgroup #\d+\) IP ", line) for line in nocg)
+         and "tcpdump: warning: no cgroup2 mount in /proc/self/mounts: "
+         "cgroups are shown by ID and -Q cgroup=PATH matches none" in
+         runs[4].stderr,
+         "patched tcpdump -kc under ip netns exec (no cgroup2 mount): "
+         "cgroups by ID, and a warning that says why", nocg +
+         [runs[4].stderr])
     t.ok(web_path.returncode == 1 and
          "needs a live capture" in web_path.stderr,
          "tcpdump -r FILE -Q cgroup=PATH: refused, the IDs are another "
