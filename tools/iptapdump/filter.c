@@ -586,11 +586,11 @@ free_pre:
 }
 
 unsigned int filter_run(const struct filter *f, const uint8_t *buf,
-			unsigned int len)
+			unsigned int wirelen, unsigned int caplen)
 {
 	if (!f->len)
 		return UINT32_MAX;
-	return bpf_filter(f->insns, buf, len, len);
+	return bpf_filter(f->insns, buf, wirelen, caplen);
 }
 
 void filter_dump(const struct filter *f, FILE *out)

@@ -60,6 +60,10 @@ int rec_parse(const uint8_t *data, uint32_t caplen, uint32_t wirelen,
 	      struct rec *r);
 /* Direction of a record: 1 in, 2 out, 0 unknown. */
 int rec_dir(const struct rec *r);
+/* Its AF word is IPv4's or one of the BSD IPv6 values. */
+int rec_is_ip(const struct rec *r);
+/* iptap's header and extension: where the compiled filters look. */
+int rec_iptap_layout(const struct rec *r);
 
 /* ---- format.c: text output ---- */
 
@@ -139,7 +143,7 @@ int filter_build(const char *expr, const struct meta *m, struct filter *out,
 void filter_free(struct filter *f);
 /* Run a program on a buffer, as the kernel would: bytes to keep. */
 unsigned int filter_run(const struct filter *f, const uint8_t *buf,
-			unsigned int len);
+			unsigned int wirelen, unsigned int caplen);
 void filter_dump(const struct filter *f, FILE *out);
 /* Add a --comm / --if value; -1 with a message when it cannot be one. */
 int meta_add_comm(struct meta *m, const char *name, char *err, size_t errlen);

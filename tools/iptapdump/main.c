@@ -161,6 +161,7 @@ struct state {
 	int tty;
 	enum { OUT_TEXT, OUT_PCAP, OUT_PCAPNG } writing;
 	unsigned long long captured;
+	unsigned long long unfiltered;	/* -r: records the filters cannot read */
 	int out_error;			/* errno of a failed write */
 	int interrupted;		/* a write was cut by a signal */
 	char line[1024];
@@ -218,7 +219,7 @@ static void handle_record(struct state *s, const uint8_t *data,
 	if (ok && !rec_dir(&r))
 		r.flags = dir;
 	if (s->writing == OUT_PCAPNG &&
-	    (ok ? ngw_write(&s->ng, &r) :
+	    (ok && rec_is_ip(&r) ? ngw_write(&s->ng, &r) :
 		  ngw_write_record(&s->ng, sec, usec, data, caplen, len)))
 		out_failed(s);
 	if (s->o->top) {
@@ -491,7 +492,10 @@ static void open_capture(struct state *s, const struct filter *f)
 
 /*
  * -r: the file's records that pass filter @f (kept: the kernel is not
- * there to run it), written or printed as a capture's would be.
+ * there to run it), written or printed as a capture's would be.  The
+ * filters read iptap's layout (header, extension, AF word, packet), so
+ * with a filter, records of another layout (macOS's) are left out and
+ * counted.
  */
 static int read_file(struct state *s, struct filter *f)
 {
@@ -512,8 +516,17 @@ static int read_file(struct state *s, struct filter *f)
 	open_output(s);
 	s->tty = isatty(STDOUT_FILENO);
 	while ((rc = pcap_next_ex(s->file, &h, &data)) == 1) {
-		if (s->filter.len && !filter_run(&s->filter, data, h->caplen))
-			continue;
+		struct rec r;
+
+		if (s->filter.len) {
+			if (rec_parse(data, h->caplen, h->len, &r) ||
+			    !rec_iptap_layout(&r)) {
+				s->unfiltered++;
+				continue;
+			}
+			if (!filter_run(&s->filter, data, h->len, h->caplen))
+				continue;
+		}
 		handle_record(s, data, h->caplen, h->len,
 			      (uint32_t)h->ts.tv_sec, (uint32_t)h->ts.tv_usec,
 			      0);
@@ -521,7 +534,8 @@ static int read_file(struct state *s, struct filter *f)
 		    s->interrupted || got_signal)
 			return 0;
 	}
-	if (rc == PCAP_ERROR) {
+	/* A signal that cut a read of a pipe ends it as at its end. */
+	if (rc == PCAP_ERROR && !got_signal) {
 		fprintf(stderr, PROG ": %s: %s\n", o->rfile,
 			pcap_geterr(s->file));
 		return 1;
@@ -626,6 +640,10 @@ static int finish(struct state *s, double last)
 	}
 	if (o->rfile) {
 		fprintf(stderr, PROG ": %llu packets read\n", s->captured);
+		if (s->unfiltered)
+			fprintf(stderr, PROG ": %llu records left out: not "
+				"iptap's layout, which the filters read\n",
+				s->unfiltered);
 		return rc;
 	}
 	ring_stats(&s->ring);

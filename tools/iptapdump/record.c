@@ -105,6 +105,16 @@ int rec_parse(const uint8_t *d, uint32_t caplen, uint32_t wirelen,
 	return 0;
 }
 
+int rec_is_ip(const struct rec *r)
+{
+	return r->af == 2 || r->af == 24 || r->af == 28 || r->af == 30;
+}
+
+int rec_iptap_layout(const struct rec *r)
+{
+	return r->ext && r->hdrlen == IPTAP_PKTAP_HDR_LEN + IPTAP_PKTAP_EXT_LEN;
+}
+
 int rec_dir(const struct rec *r)
 {
 	if (r->flags & IPTAP_PTH_FLAG_DIR_IN)

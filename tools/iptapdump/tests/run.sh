@@ -155,6 +155,31 @@ printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\xff\xff\0\0\x01\0\0\0' 
 	>"$tmp/eth.pcap"
 expect "-r of a file that is not PKTAP" 1 'link type 1, not PKTAP \(258\)' \
 	-r "$tmp/eth.pcap"
+# A record as macOS writes it: a 156-byte header, no iptap extension,
+# then DLT_NULL and an IPv4 UDP packet.
+python3 -c '
+import struct, sys
+h = bytearray(156)
+struct.pack_into("<III", h, 0, 156, 1, 0)
+h[12:16] = b"en0\0"
+struct.pack_into("<IIIi", h, 36, 2, 2, 0, 77)
+ip = bytes.fromhex("4500001c0001000040110000") + bytes([10, 0, 0, 1, 10, 0, 0, 2])
+rec = bytes(h) + struct.pack("<I", 2) + ip + struct.pack(">HHHH", 5, 53, 8, 0)
+sys.stdout.buffer.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 258) +
+                        struct.pack("<IIII", 1, 0, len(rec), len(rec)) + rec)
+' >"$tmp/macos.pcap"
+expect "-r prints a record of another layout" 0 'en0 .* IP 10\.0\.0\.1\.5 > 10\.0\.0\.2\.53: UDP' \
+	-r "$tmp/macos.pcap"
+# The same with an AF word that is no IP's: -P keeps it whole, on a
+# PKTAP interface.
+python3 -c '
+import sys
+d = open(sys.argv[1], "rb").read()
+sys.stdout.buffer.write(d[:40 + 156] + bytes([99, 0, 0, 0]) + d[40 + 160:])
+' "$tmp/macos.pcap" >"$tmp/notip.pcap"
+expect "-r with a filter leaves out and counts records of another layout" 0 \
+	"^iptapdump: 1 records left out: not iptap's layout, which the filters read$" \
+	-r "$tmp/macos.pcap" udp
 expect "-r ... -P -w converts to pcapng" 0 '^iptapdump: 2 packets read$' \
 	-r "$tmp/sample.pcap" -P -w "$tmp/conv.pcapng"
 expect "protochain cannot run in the kernel" 1 'backwards' ip6 protochain 6
@@ -238,6 +263,11 @@ else
 	tshark_check "tshark -z conv,ip (Statistics > Conversations) sees each conversation" \
 		'10.0.0.1<->10.0.0.2:3\n' \
 		sh -c "tshark -r '$tmp/sample.pcapng' -q -z conv,ip | awk '\$2 == \"<->\" { print \$1 \$2 \$3 \":\" \$10 }'"
+	"$here/iptapdump" -r "$tmp/notip.pcap" -P -w "$tmp/notip.pcapng" 2>/dev/null
+	tshark_check "-P keeps a record whose AF word is no IP's whole, on a PKTAP interface" \
+		'pktap\ten0\n' \
+		tshark -r "$tmp/notip.pcapng" -T fields -e frame.interface_name \
+		-e pktap.ifname
 	tshark_check "a converted file: interfaces, directions, processes" \
 		'va1\t0x00000002\nva1\t0x00000001\n' \
 		tshark -r "$tmp/conv.pcapng" -T fields -e frame.interface_name \

@@ -492,8 +492,8 @@ static int same_decisions(const struct filter *f, const struct filter *g,
 
 	for (i = 0; i < P_NPKTS; i++) {
 		uint32_t len = make_record(rb, &default_spec, &pkts[i]);
-		unsigned int a = filter_run(f, pkts[i].b, pkts[i].len);
-		unsigned int b = filter_run(g, rb, len);
+		unsigned int a = filter_run(f, pkts[i].b, pkts[i].len, pkts[i].len);
+		unsigned int b = filter_run(g, rb, len, len);
 		unsigned int want = a == 0 ? 0 :
 			a > UINT32_MAX - RECORD_HLEN ? UINT32_MAX :
 			a + RECORD_HLEN;
@@ -799,7 +799,7 @@ static int passes(const char *expr, const struct meta *m,
 		printf("#   filter_build: %s\n", err);
 		return -1;
 	}
-	r = filter_run(&f, rb, len);
+	r = filter_run(&f, rb, len, len);
 	filter_free(&f);
 	return r != 0;
 }
