@@ -54,11 +54,15 @@ fi
 # packet path (filters, rings) that capture.py, attribution.py and
 # selection.py take (selection.py with tcpdump and tshark); autoload.py
 # and packages.py the module's installation (packages.py has no headers
-# for a debug kernel).  any.py and writes.py check the delivery to packet
-# sockets that capture.py takes too.  On a debug kernel they would cost
-# some 8 minutes each and exercise no kernel code the rest does not.
+# for a debug kernel).  On a debug kernel they would cost some 8 minutes
+# and exercise no kernel code the rest does not.  The PREEMPT_RT kernel,
+# the slower, also skips tests whose kernel code runs in process context
+# only or takes the packet path's locks as capture.py does: any.py and
+# writes.py (delivery to packet sockets), counters.py and isolation.py
+# (sysfs and netlink), malformed.py and rawmode.py (the record path); the
+# preemptible debug kernel runs them under lockdep.
 DEBUG_SKIP=${DEBUG_SKIP-"autoload.py iptapdump.py packages.py remote.py tcpdump.py"}
-RT_SKIP=${RT_SKIP-"any.py writes.py"}
+RT_SKIP=${RT_SKIP-"any.py counters.py isolation.py malformed.py rawmode.py writes.py"}
 # (Tests named on the command line all run.)
 [ $# -gt 0 ] && DEBUG_SKIP="" RT_SKIP=""
 std_tests=() rt_tests=()
