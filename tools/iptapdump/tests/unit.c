@@ -1076,6 +1076,16 @@ static uint32_t ng_opt32(const uint8_t *b, size_t off, size_t end,
 	return v && l == 4 ? get_le32(v) : none;
 }
 
+/* Option 2 (an IDB's if_name, a DPIB's name) as a string, "" if none. */
+static void ng_name(const uint8_t *b, size_t off, size_t end, char *buf,
+		    size_t len)
+{
+	uint16_t l = 0;
+	const uint8_t *v = ng_opt(b, off, end, 2, &l);
+
+	snprintf(buf, len, "%.*s", v ? (int)l : 0, v ? (const char *)v : "");
+}
+
 static void test_pcapng(const char *sample)
 {
 	char path[] = "/tmp/iptapdump-ng-XXXXXX";
@@ -1139,20 +1149,14 @@ static void test_pcapng(const char *sample)
 			       ng_opt(bl, 24, total - 4, 3, &(uint16_t){ 0 }) &&
 			       ng_opt(bl, 24, total - 4, 1, &(uint16_t){ 0 });
 		} else if (type == 1 && nidb < 4) {
-			uint16_t l = 0;
-			const uint8_t *v = ng_opt(bl, 16, total - 4, 2, &l);
-
 			idb_type[nidb] = get_le16(bl + 8);
-			snprintf(idb_name[nidb], sizeof(idb_name[0]), "%.*s",
-				 v ? (int)l : 0, v ? (const char *)v : "");
+			ng_name(bl, 16, total - 4, idb_name[nidb],
+				sizeof(idb_name[0]));
 			nidb++;
 		} else if (type == 0x80000001 && ndpib < 4) {
-			uint16_t l = 0;
-			const uint8_t *v = ng_opt(bl, 12, total - 4, 2, &l);
-
 			dpib_pid[ndpib] = get_le32(bl + 8);
-			snprintf(dpib_name[ndpib], sizeof(dpib_name[0]), "%.*s",
-				 v ? (int)l : 0, v ? (const char *)v : "");
+			ng_name(bl, 12, total - 4, dpib_name[ndpib],
+				sizeof(dpib_name[0]));
 			ndpib++;
 		} else if (type == 6 && nepb < 5) {
 			uint32_t cap = get_le32(bl + 20);
