@@ -487,7 +487,6 @@ static void open_capture(struct state *s, const struct filter *f)
 	if (ring_open(&s->ring, o->dev, o->bufsize, f, err, sizeof(err)))
 		die("%s", err);
 	open_output(s);
-	s->tty = isatty(STDOUT_FILENO);
 }
 
 /*
@@ -514,7 +513,6 @@ static int read_file(struct state *s, struct filter *f)
 	s->filter = *f;
 	f->insns = NULL;
 	open_output(s);
-	s->tty = isatty(STDOUT_FILENO);
 	while ((rc = pcap_next_ex(s->file, &h, &data)) == 1) {
 		struct rec r;
 
@@ -673,6 +671,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	set_signals();
+	s.tty = isatty(STDOUT_FILENO);
 	if (o.rfile) {
 		last = now_mono();
 		rc = read_file(&s, &f);
