@@ -18,6 +18,11 @@
 # and IPTAP_STRESS_RELOAD, when set, are passed to the tests in the guest
 # (stress.py's duration and module reloads), and so is IPTAP_SOCKETS
 # (sockets.py's number of sockets).
+#
+# A test whose kernel code is the same on every kernel (the userspace
+# tools' output, for one) names the kernels it runs on in a line
+# "# kernels: GLOB..." (shell patterns of releases); the others run on
+# every kernel.  Tests named on the command line run on every kernel.
 
 set -uo pipefail
 
@@ -32,8 +37,10 @@ while getopts "k:" opt; do
 done
 shift $((OPTIND - 1))
 [ ${#releases[@]} -gt 0 ] || mapfile -t releases < <("$here/vm/kernels.sh" list)
+named=0
 if [ $# -gt 0 ]; then
 	tests=("$@")
+	named=1
 else
 	mapfile -t tests < <(find "$here/iptap" -maxdepth 1 -type f -perm -u+x | sort)
 fi
@@ -52,19 +59,43 @@ outside() {
 	tr -d '\r' <"$1" | sed '/iptap-selftest: begin /,/iptap-selftest: end /d'
 }
 
+# tests_for REL: the tests to run on REL, a line each.
+tests_for() {
+	local rel=$1 t g globs
+
+	for t in "${tests[@]}"; do
+		# read, not word splitting: the patterns must not match files.
+		read -r -a globs < <(sed -n 's/^# kernels: //p' "$t" | head -n1)
+		if [ "$named" = 1 ] || [ ${#globs[@]} -eq 0 ]; then
+			echo "$t"
+			continue
+		fi
+		for g in "${globs[@]}"; do
+			# shellcheck disable=SC2053 # $g is a pattern
+			if [[ $rel == $g ]]; then
+				echo "$t"
+				break
+			fi
+		done
+	done
+}
+
 # boot REL: run the tests in a VM of kernel REL, logs in its folder.
 boot() {
 	local rel=$1 out=$root/build/selftests/$1 script tailer total_timeout vmopts
+	local mine=()
 
 	rm -rf "$out"
 	mkdir -p "$out"
+	mapfile -t mine < <(tests_for "$rel")
+	printf '%s\n' "${mine[@]}" >"$out/tests"
 	script=$out/guest.sh
 	{
 		for v in IPTAP_STRESS_SECONDS IPTAP_STRESS_RELOAD IPTAP_SOCKETS; do
 			[ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
 		done
 		echo "exec selftests/vm/guest-run.sh $test_timeout \\"
-		for t in "${tests[@]}"; do
+		for t in "${mine[@]}"; do
 			echo "	$(realpath --relative-to="$root" "$t") \\"
 		done
 		echo
@@ -73,7 +104,7 @@ boot() {
 	touch "$out/output.log"
 	tail -n +1 -F "$out/output.log" 2>/dev/null | sed -u -n -E "s/^# (running .*|[^ ]+ took [0-9]+s)\$/  [$rel] \1/p" &
 	tailer=$!
-	total_timeout=$(( (${#tests[@]} + 1) * test_timeout + 120 ))
+	total_timeout=$(( (${#mine[@]} + 1) * test_timeout + 120 ))
 	vmopts=(-k "$rel" -o "$out" -t "$total_timeout" -s "${IPTAP_SMP:-2}")
 	[ -n "${IPTAP_QEMU_OPTS:-}" ] && vmopts+=(-q "$IPTAP_QEMU_OPTS")
 	"$here/vm/vm.sh" "${vmopts[@]}" "$script" >"$out/vm.log" 2>&1
@@ -85,10 +116,11 @@ boot() {
 
 # report REL: one line per test of REL, and the counts.
 report() {
-	local rel=$1 out=$root/build/selftests/$1 vmrc t name rc why
+	local rel=$1 out=$root/build/selftests/$1 vmrc t name rc why mine=()
 
 	vmrc=$(cat "$out/vm-exit-code" 2>/dev/null || echo 124)
-	for t in "${tests[@]}"; do
+	mapfile -t mine <"$out/tests"
+	for t in "${mine[@]}"; do
 		name=$(basename "$t")
 		rc=$(sed -n "s/^RESULT $name \([0-9]*\)\$/\1/p" "$out/output.log" | tail -n1)
 		why=""
@@ -126,9 +158,14 @@ report() {
 # Each VM runs on one host thread (single-threaded TCG, see vm.sh): the
 # kernels boot side by side, IPTAP_JOBS at a time (default: one per CPU).
 jobs=${IPTAP_JOBS:-$(nproc)}
-echo "=== ${#releases[@]} kernels, ${#tests[@]} tests each, $jobs at a time"
+echo "=== ${#releases[@]} kernels, up to ${#tests[@]} tests each, $jobs at a time"
+# The kernels with the most tests first: a lane that ends early takes
+# the next, so the shortest list is left for last.
+mapfile -t order < <(for rel in "${releases[@]}"; do
+	echo "$(tests_for "$rel" | wc -l) $rel"
+done | sort -s -k1,1nr | cut -d' ' -f2-)
 running=0
-for rel in "${releases[@]}"; do
+for rel in "${order[@]}"; do
 	if [ "$running" -ge "$jobs" ]; then
 		wait -n
 		running=$((running - 1))

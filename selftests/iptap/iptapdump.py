@@ -1,5 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
+# kernels: 6.12.*+deb12-amd64
+# (iptapdump's output: the records it reads are the same on every kernel
+# (capture.py checks them on each), so one kernel is enough.)
 """tools/iptapdump on a live iptap device: every mode and error path.
 
 Topology: namespaces a and b joined by a veth (va1 10.0.0.1, fd00::1 in

@@ -1,5 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
+# kernels: 6.12.*+deb12-amd64
+# (sshdump and the tools over SSH: userspace only, so one kernel is enough.)
 """Capture on a server, look on a workstation: Wireshark's sshdump.
 
 Topology: namespaces srv (va1 10.0.0.1, iptap0, an OpenSSH server) and

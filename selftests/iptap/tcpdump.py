@@ -1,5 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
+# kernels: 6.12.*+deb12-amd64
+# (the patched tcpdump's output: the records it reads are the same on
+# every kernel (capture.py checks them on each), so one kernel is enough.)
 """The patched tcpdump and libpcap (tools/pcap-patches) on a live iptap device.
 
 Topology: namespaces a and b joined by a veth (va1 10.0.0.1, fd00::1 in

@@ -1,5 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
+# kernels: 6.1.* 6.12.*+deb12-amd64 7.*
+# (the kernels other than PREEMPT_RT: its code runs here in process
+# context only, or takes the packet path's locks as capture.py does,
+# which runs on every kernel.)
 """Nothing written to an iptap device reaches its listeners.
 
 A writer with a packet socket on iptap0 sends a forged PKTAP record in
