@@ -264,6 +264,7 @@ static int iptap_newlink(struct net_device *dev,
 			iptap_select_release(&idev->select);
 		return err;
 	}
+	iptap_net_publish(idev);
 	/* IPv6 configures ARPHRD_NONE devices as it does tunnels. */
 	if (idev->mode == IPTAP_MODE_RAW)
 		iptap_no_addrconf(dev);

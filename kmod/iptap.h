@@ -175,6 +175,7 @@ extern struct rtnl_link_ops iptap_link_ops;
 /* netns.c */
 extern struct pernet_operations iptap_net_ops;
 int iptap_net_attach(struct iptap_dev *idev);
+void iptap_net_publish(struct iptap_dev *idev);
 void iptap_net_detach(struct iptap_dev *idev);
 unsigned int iptap_tap_count(struct net_device *dev);
 

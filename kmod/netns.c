@@ -116,12 +116,25 @@ int iptap_net_attach(struct iptap_dev *idev)
 		queue_work(iptap_wq, &in->owners_work);
 	}
 	WRITE_ONCE(in->ndevices, in->ndevices + 1);
-	list_add_tail_rcu(&idev->list, &in->devices);
+	/* Hooks find it once it is registered: iptap_net_publish(). */
+	INIT_LIST_HEAD(&idev->list);
 	return 0;
 
 err_probes:
 	iptap_probes_put();
 	return err;
+}
+
+/*
+ * Called with RTNL held, once the device is registered: from now on the
+ * hooks hand it records.  A device whose registration fails after
+ * ndo_init is freed at once, without an RCU grace period, so it must
+ * never have been on the list; a registered one is freed after one.
+ */
+void iptap_net_publish(struct iptap_dev *idev)
+{
+	ASSERT_RTNL();
+	list_add_tail_rcu(&idev->list, &iptap_net(dev_net(idev->dev))->devices);
 }
 
 /* Called with RTNL held, from the device's ndo_uninit. */
@@ -131,13 +144,8 @@ void iptap_net_detach(struct iptap_dev *idev)
 	struct iptap_net *in = iptap_net(net);
 
 	ASSERT_RTNL();
-	list_del_rcu(&idev->list);
-	/*
-	 * A device being unregistered is freed after an RCU grace period,
-	 * but one whose registration failed after ndo_init is freed at once.
-	 */
-	if (idev->dev->reg_state != NETREG_UNREGISTERING)
-		synchronize_net();
+	if (!list_empty(&idev->list))
+		list_del_rcu(&idev->list);
 	WRITE_ONCE(in->ndevices, in->ndevices - 1);
 	if (!in->ndevices) {
 		nf_unregister_net_hooks(net, iptap_hook_ops,

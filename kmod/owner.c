@@ -26,7 +26,8 @@
  *
  * A table holds at most iptap_owners_max socket records (sysctl
  * net.iptap.owners_max of the initial namespace); past that, each
- * attempt to record a new socket is refused and counted.
+ * attempt to record a new socket is refused and counted, as is a record
+ * that no memory could be found for.
  *
  * Echo requests sent by ping, whose replies no exported lookup can match
  * to a socket, are keyed by family and ICMP identifier: at most
@@ -74,7 +75,7 @@ unsigned int iptap_owners_max = 1 << 20;
 struct iptap_owners {
 	struct rhashtable table;
 	atomic_t sockets;		/* socket records */
-	atomic_long_t refused;		/* socket records refused: full */
+	atomic_long_t refused;		/* records refused: full, no memory */
 	spinlock_t ping_lock;		/* every change of a ping record */
 	struct list_head pings;		/* ping records, oldest first */
 	unsigned int npings;
@@ -247,8 +248,10 @@ static void iptap_owner_publish(struct iptap_owners *owners,
 	}
 
 	o = iptap_owner_alloc(key, last, creator);
-	if (!o)
-		goto uncount;	/* the socket's packets count as unattributed */
+	if (!o) {
+		err = -ENOMEM;
+		goto uncount;
+	}
 	if (old)
 		err = rhashtable_replace_fast(&owners->table, &old->node,
 					      &o->node, iptap_owner_params);
@@ -256,7 +259,6 @@ static void iptap_owner_publish(struct iptap_owners *owners,
 		err = rhashtable_lookup_insert_fast(&owners->table, &o->node,
 						    iptap_owner_params);
 	if (err) {
-		/* Replaced or removed meanwhile, noted by another, no memory. */
 		iptap_owner_free_now(o);
 		goto uncount;
 	}
@@ -267,12 +269,22 @@ static void iptap_owner_publish(struct iptap_owners *owners,
 uncount:
 	if (!old)
 		atomic_dec(&owners->sockets);
-	return;
+	/*
+	 * Replaced or removed meanwhile, or noted by another: a record is
+	 * there, or none is needed.  Otherwise (no memory, a table that
+	 * cannot grow now) the socket keeps its older record, or has none
+	 * and its packets go unattributed: counted.
+	 */
+	if (err == -EEXIST || err == -ENOENT)
+		return;
 refuse:
 	iptap_owners_refuse(owners);
 }
 
-/* A socket is refused a record: the table or a queue of notes is full. */
+/*
+ * A socket is refused a record: the table or a queue of notes is full,
+ * or there was no memory for it.
+ */
 void iptap_owners_refuse(struct iptap_owners *owners)
 {
 	atomic_long_inc(&owners->refused);

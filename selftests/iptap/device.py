@@ -67,6 +67,29 @@ t.ok("UP" in sh("ip link show cap7").stdout.split(">")[0], "down and up")
 sh("ip link del cap7")
 t.ok(not os.path.exists("/sys/class/net/cap7"), "ip link del")
 
+# A creation that fails after the device's ndo_init (ifindex 1 is lo's)
+# leaves nothing behind, and the namespace's devices go on working: as
+# root here, and in a loop as an unprivileged user in a namespace of its
+# own, where each attempt is the namespace's first device.
+fails = [sh("ip link add bad%d index 1 type iptap" % i, check=False)
+         for i in range(20)]
+t.ok(all(r.returncode != 0 for r in fails) and
+     not [d for d in os.listdir("/sys/class/net") if d.startswith("bad")],
+     "20 creations refused after ndo_init (taken ifindex), none left",
+     fails[0].stderr)
+with Capture("iptap9") as cap:
+    sh("ping -c1 -W1 127.0.0.1")
+    t.ok(len(cap.read()) >= 2, "the existing device captures after them")
+NOBODY = "setpriv --reuid=65534 --regid=65534 --clear-groups"
+sh("sysctl -qw kernel.unprivileged_userns_clone=1", check=False)
+r = sh("%s unshare -Urn sh -c 'for i in $(seq 50); do "
+       "ip link add t index 1 type iptap 2>/dev/null && exit 1; done; "
+       "ip link add t type iptap && ip -o link show t'" % NOBODY,
+       check=False)
+t.ok(r.returncode == 0 and "UP" in r.stdout.split(">")[0],
+     "unprivileged: 50 failed first creations, then one that succeeds",
+     r.stdout + r.stderr)
+
 # Many devices, then rmmod removes every one, in every namespace.
 for i in range(20):
     sh("ip link add many%d type iptap" % i)
