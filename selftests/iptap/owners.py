@@ -17,7 +17,8 @@ iptap0 in x and in z, each captured.
   names its own new server.
 - The scan: a process in s holds 3000 bound UDP sockets before s gets
   its first iptap device; once the scan has ended, datagrams to its
-  first and last sockets name it.
+  first and last sockets name it.  In q, a process whose main thread
+  has exited holds its socket in another thread's file table: found too.
 - Records go with their sockets: 2000 UDP sockets and 2000 TCP
   connections opened and closed in z leave z's record count as it was,
   but for destructions that the kprobe missed, each counted in
@@ -41,6 +42,7 @@ load_module()
 veth_pair("x", "y")
 veth_pair("z", "w")
 veth_pair("s", "r")
+veth_pair("q", "k")
 for ns in ("x", "z"):
     sh("sysctl -qw net.ipv4.ping_group_range='0 2147483647'", ns=ns)
     iptap_add("iptap0", ns=ns)
@@ -150,6 +152,29 @@ for port in (30000, 32999):
     t.eq(names(got.get(port, [])), {(old_pid, "udp-many")},
          "a datagram to older socket %d names its process" % port)
 stop(old)
+
+
+def state(pid):
+    """The State: letter of pid's /proc status (its group leader's)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return next(line.split()[1] for line in f
+                        if line.startswith("State:"))
+    except OSError:
+        return None
+
+
+orphan, (orphan_pid,) = workload("q", "udp-orphan", 31000)
+t.ok(wait_for(lambda: state(orphan_pid) == "Z", 10),
+     "udp-orphan's main thread has exited, another holds its socket",
+     state(orphan_pid))
+iptap_add("iptap0", ns="q")
+with Capture("iptap0", ns="q") as cap:
+    sh("echo hi | socat -u - UDP4-SENDTO:10.0.0.1:31000", ns="k")
+    got = received(cap.read(1.0), 17, udp_dport)
+t.eq(names(got.get(31000, [])), {(orphan_pid, "udp-orphan")},
+     "the scan finds a socket held by a thread whose leader has exited")
+stop(orphan)
 
 # Records go with their sockets, but for destructions the probe missed
 # (kprobes drop a hit nested in another handler), which are counted.

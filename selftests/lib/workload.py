@@ -34,6 +34,10 @@ Each role names itself (prctl PR_SET_NAME: the process's comm), prints
   udp-many PORT N [ADDR...]        bind N UDP sockets (IPv4) to ports PORT,
                                    PORT+1, ... of each ADDR in turn (default
                                    any address); receive only, until killed
+  udp-orphan PORT                  a second thread binds a UDP socket to
+                                   PORT and receives only; then the main
+                                   thread exits, alone (SYS_exit), leaving
+                                   a zombie group leader
   udp-each PORT N ADDR...          send one datagram to each socket that
                                    udp-many PORT N ADDR... binds
   churn N                          open and close N bound UDP sockets and N
@@ -50,9 +54,11 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 PR_SET_NAME = 15
+SYS_EXIT = 60           # x86_64: ends the calling thread only
 IPPROTO_MPTCP = 262
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -228,6 +234,21 @@ def main(role, args):
         say("READY", os.getpid())
         while True:
             time.sleep(60)
+    elif role == "udp-orphan":
+        name("udp-orphan")
+        bound = threading.Event()
+
+        def hold():
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("", int(args[0])))
+            bound.set()
+            while True:
+                s.recvfrom(65536)
+
+        threading.Thread(target=hold).start()
+        bound.wait()
+        say("READY", os.getpid())
+        _libc.syscall(SYS_EXIT, 0)
     elif role == "udp-each":
         name("udp-each")
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
