@@ -23,26 +23,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 start=$(date +%s)
 
-releases=()
-for flavour in std rt; do
-	if ! rel=$("$here/kernel.sh" "$flavour"); then
-		echo "not ok - the $flavour debug kernel did not build"
-		echo "selftests: 0 passed, 1 failed, 0 skipped"
-		exit 1
-	fi
-	echo "# debug kernel $rel ready after $(( $(date +%s) - start ))s"
-
-	# Not a lint: no -Werror (W=1 on this config is lint.sh's business).
-	if ! make --no-print-directory -s -C "$root" module \
-		KDIR="$root/build/kernels/$rel/src" >"$root/build/debug-module.log" 2>&1; then
-		sed 's/^/#   /' "$root/build/debug-module.log" | tail -n 30
-		echo "not ok - [$rel] the module builds"
-		echo "selftests: 0 passed, 1 failed, 0 skipped"
-		exit 1
-	fi
-	releases+=("$rel")
-done
-
 # Each selftest of the kernel's code runs on the debug kernel whose
 # checks it needs most: under TCG these kernels are 4 to 10 times slower
 # than Debian's, and CI affords each test once.  The preemptible kernel
@@ -88,7 +68,22 @@ export IPTAP_STRESS_RELOAD=1
 # interrupt (virtio-9p then hangs).  q35's _PRT is a plain table.
 export IPTAP_QEMU_OPTS=${IPTAP_QEMU_OPTS:-"-accel tcg,thread=single -M q35"}
 export IPTAP_TEST_TIMEOUT=${IPTAP_TEST_TIMEOUT:-1200}
-# One run.sh per kernel, side by side; their summaries are added up.
+# prepare FLAVOUR: build (or find) the debug kernel and the module for
+# it; print the release (and what went wrong on stderr).
+prepare() {
+	local rel
+
+	rel=$("$here/kernel.sh" "$1") || return 1
+	echo "# debug kernel $rel ready after $(( $(date +%s) - start ))s" >&2
+	# Not a lint: no -Werror (W=1 on this config is lint.sh's business).
+	if ! make --no-print-directory -s -C "$root" module \
+		KDIR="$root/build/kernels/$rel/src" >"$root/build/debug-module-$1.log" 2>&1; then
+		sed 's/^/#   /' "$root/build/debug-module-$1.log" | tail -n 30 >&2
+		return 1
+	fi
+	echo "$rel"
+}
+
 run_kernel() {
 	local rel=$1
 
@@ -96,13 +91,29 @@ run_kernel() {
 	"$root/selftests/run.sh" -k "$rel" "$@" "$here/kmemleak.sh" |
 		tee "$root/build/check-debug-$rel.log"
 }
-run_kernel "${releases[0]}" "${std_tests[@]}" &
-std_pid=$!
-run_kernel "${releases[1]}" "${rt_tests[@]}" &
-rt_pid=$!
-rc=0
-wait "$std_pid" || rc=1
-wait "$rt_pid" || rc=1
+
+# Each kernel's tests start as soon as it is ready: the preemptible
+# kernel's boot runs while the PREEMPT_RT one is built (when neither is
+# in the cache); then the two run side by side, one run.sh each, and
+# their summaries are added up.
+rc=0 releases=() pids=() failed=0
+for flavour in std rt; do
+	if ! rel=$(prepare "$flavour"); then
+		echo "not ok - the $flavour debug kernel or its module did not build"
+		failed=$((failed + 1))
+		continue
+	fi
+	releases+=("$rel")
+	if [ "$flavour" = std ]; then
+		run_kernel "$rel" "${std_tests[@]}" &
+	else
+		run_kernel "$rel" "${rt_tests[@]}" &
+	fi
+	pids+=($!)
+done
+for pid in "${pids[@]}"; do
+	wait "$pid" || rc=1
+done
 pass=0 fail=0 skip=0
 for rel in "${releases[@]}"; do
 	summary=$(grep -E '^selftests: [0-9]+ passed' "$root/build/check-debug-$rel.log" | tail -n1)
@@ -115,8 +126,8 @@ for rel in "${releases[@]}"; do
 	read -r p f s < <(sed -E 's/^selftests: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/' <<<"$summary")
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 done
-fail=$((fail + ${unplaced:-0}))
-[ "${unplaced:-0}" -eq 0 ] || rc=1
+fail=$((fail + ${unplaced:-0} + failed))
+[ "${unplaced:-0}" -eq 0 ] && [ "$failed" -eq 0 ] || rc=1
 echo "# make check-debug took $(( $(date +%s) - start ))s"
 echo "selftests: $pass passed, $fail failed, $skip skipped"
 exit $rc
