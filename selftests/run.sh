@@ -16,8 +16,9 @@
 # and IPTAP_QEMU_OPTS choose the VM's CPUs and QEMU options;
 # IPTAP_TEST_TIMEOUT (default 300) bounds each test.  IPTAP_STRESS_SECONDS
 # and IPTAP_STRESS_RELOAD, when set, are passed to the tests in the guest
-# (stress.py's duration and module reloads), and so is IPTAP_SOCKETS
-# (sockets.py's number of sockets).
+# (stress.py's duration and module reloads), and so are IPTAP_SOCKETS
+# (sockets.py's number of sockets) and IPTAP_CHURN (owners.py's number of
+# sockets opened and closed).
 #
 # A test whose kernel code is the same on every kernel (the userspace
 # tools' output, for one) names the kernels it runs on in a line
@@ -91,7 +92,7 @@ boot() {
 	printf '%s\n' "${mine[@]}" >"$out/tests"
 	script=$out/guest.sh
 	{
-		for v in IPTAP_STRESS_SECONDS IPTAP_STRESS_RELOAD IPTAP_SOCKETS; do
+		for v in IPTAP_STRESS_SECONDS IPTAP_STRESS_RELOAD IPTAP_SOCKETS IPTAP_CHURN; do
 			[ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
 		done
 		echo "exec selftests/vm/guest-run.sh $test_timeout \\"

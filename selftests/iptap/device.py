@@ -78,7 +78,7 @@ t.ok(not os.path.exists("/sys/class/net/cap7"), "ip link del")
 # NLM_F_EXCL (with it, 6.15 and later look the index up in "dv" first).
 # Each attempt is dv's first device (hooks, owner table, then undone).
 sh("ip netns add dv")
-sh("ip -n dv link add d0 index 4242 type dummy")
+sh("ip -n dv link add d0 index 4242 type veth peer name d1")
 fd = os.open("/run/netns/dv", os.O_RDONLY)
 inum = os.fstat(fd).st_ino
 with open("/sys/module/iptap/parameters/log", "w") as f:
