@@ -14,7 +14,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import rtnl
-from iptaplib import Capture, Tap, iptap_add, load_module, sh, sysfs
+from iptaplib import Capture, Tap, iptap_add, load_module, module_log, sh, \
+    sysfs
 
 IFLA_NET_NS_FD = 28
 
@@ -81,8 +82,7 @@ sh("ip netns add dv")
 sh("ip -n dv link add d0 index 4242 type veth peer name d1")
 fd = os.open("/run/netns/dv", os.O_RDONLY)
 inum = os.fstat(fd).st_ino
-with open("/sys/module/iptap/parameters/log", "w") as f:
-    f.write("1")
+was_logging = module_log("1")
 sh("echo iptap-selftest: dv attempts >/dev/kmsg")
 errs = []
 for i in range(5):
@@ -97,8 +97,7 @@ os.close(fd)
 t.ok(errs == [errno.EBUSY] * 5,
      "5 creations refused by register_netdevice after ndo_init (EBUSY: "
      "ifindex taken)", errs)
-with open("/sys/module/iptap/parameters/log", "w") as f:
-    f.write("0")
+module_log(was_logging)
 log = sh("dmesg").stdout.split("iptap-selftest: dv attempts")[-1]
 t.ok("hooks registered in netns %d" % inum in log and
      "hooks unregistered in netns %d" % inum in log,

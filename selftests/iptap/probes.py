@@ -24,8 +24,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import Capture, Tap, bg, iptap_add, load_module, sh, stop, \
-    veth_pair, wait_for, workload
+from iptaplib import Capture, Tap, bg, iptap_add, load_module, module_log, \
+    sh, stop, veth_pair, wait_for, workload
 
 t = Tap()
 load_module()
@@ -51,16 +51,7 @@ TRACED = os.path.isdir("/sys/kernel/debug/tracing/events/sock/sock_recv_length")
 KIND = "tracepoint" if TRACED else "kprobe"
 t.diag("receive hook: %s" % ("the sock_recv_length tracepoint" if TRACED
                              else "a kprobe on " + RECV))
-LOG = "/sys/module/iptap/parameters/log"
-
-
-def set_log(value):
-    with open(LOG, "w") as f:
-        f.write(value)
-
-
-atexit.register(set_log, open(LOG).read().strip())
-set_log("1")
+atexit.register(module_log, module_log("1"))
 LOG_START = len(sh("dmesg").stdout)
 
 

@@ -138,6 +138,19 @@ def unload_module():
     sh("rmmod iptap", check=False)
 
 
+MODULE_LOG = "/sys/module/iptap/parameters/log"
+
+
+def module_log(value):
+    """Set the module's log parameter ("1": log device and hook events);
+    return the value it had."""
+    with open(MODULE_LOG) as f:
+        old = f.read().strip()
+    with open(MODULE_LOG, "w") as f:
+        f.write(value)
+    return old
+
+
 @contextlib.contextmanager
 def netns(name):
     """Enter network namespace name (from ip netns) for this thread."""
