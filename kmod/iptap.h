@@ -107,8 +107,9 @@ struct iptap_net {
 	struct iptap_owners __rcu *owners;
 	/*
 	 * What is done to owner tables outside RTNL, one thing at a time:
-	 * freeing the tables of the namespace's former devices, the scan
-	 * for the owners of older sockets, a sweep of idle records.
+	 * freeing the tables of the namespace's former devices, arming the
+	 * socket probes, the scan for the owners of older sockets, a sweep
+	 * of idle records.
 	 */
 	struct work_struct owners_work;
 	struct llist_head dying;	/* tables to free */
@@ -267,10 +268,12 @@ static inline bool iptap_defer_pending(struct iptap_defer *d)
 
 /* probes.c */
 void iptap_probes_init(void);
-int iptap_probes_get(void);
+void iptap_probes_get(void);
+void iptap_probes_sync(void);
 void iptap_probes_put(void);
 void iptap_probes_exit(void);
 unsigned long iptap_probes_missed(void);
+bool iptap_probes_missing(void);
 void iptap_probes_recording(void);
 
 #endif /* _IPTAP_H */

@@ -89,40 +89,38 @@ int iptap_net_attach(struct iptap_dev *idev)
 {
 	struct net *net = dev_net(idev->dev);
 	struct iptap_net *in = iptap_net(net);
-	struct iptap_owners *owners;
+	struct iptap_owners *owners = NULL;
 	int err;
 
 	ASSERT_RTNL();
-	err = iptap_probes_get();
-	if (err)
-		return err;
 	if (!in->ndevices) {
 		owners = iptap_owners_create();
-		if (!owners) {
-			err = -ENOMEM;
-			goto err_probes;
-		}
+		if (!owners)
+			return -ENOMEM;
 		err = nf_register_net_hooks(net, iptap_hook_ops,
 					    ARRAY_SIZE(iptap_hook_ops));
 		if (err) {
 			iptap_owners_free(owners);	/* never published */
-			goto err_probes;
+			return err;
 		}
 		iptap_dbg("hooks registered in netns %u\n", net->ns.inum);
-		/* The probes record new sockets from now on; find the older. */
 		rcu_assign_pointer(in->owners, owners);
-		/* The worker that sees the count sees the table. */
+	}
+	WRITE_ONCE(in->ndevices, in->ndevices + 1);
+	iptap_probes_get();
+	if (owners) {
+		/*
+		 * The worker arms the probes, which record new sockets from
+		 * then on, if this device is counted when it looks, and finds
+		 * the older ones.  The worker that sees the count sees the
+		 * table.
+		 */
 		smp_store_release(&in->scan_gen, in->scan_gen + 1);
 		queue_work(iptap_wq, &in->owners_work);
 	}
-	WRITE_ONCE(in->ndevices, in->ndevices + 1);
 	/* Hooks find it once it is registered: iptap_net_publish(). */
 	INIT_LIST_HEAD(&idev->list);
 	return 0;
-
-err_probes:
-	iptap_probes_put();
-	return err;
 }
 
 /*

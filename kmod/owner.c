@@ -727,6 +727,9 @@ void iptap_owners_work(struct work_struct *work)
 	rcu_read_lock();
 	owners = rcu_dereference(in->owners);
 	rcu_read_unlock();
+	/* Before the scan: sockets made meanwhile are the probes'. */
+	if (owners)
+		iptap_probes_sync();
 	if (owners && READ_ONCE(in->sweep)) {
 		/*
 		 * Records whose destruction was missed are those no process
@@ -751,13 +754,14 @@ void iptap_owners_net_exit(struct iptap_net *in)
 
 /*
  * Records of sockets whose destruction the probe missed would stay until
- * their namespace's last device goes: once a hit was missed, sweep.
+ * their namespace's last device goes: once a hit was missed, or while the
+ * probe is not armed (which the namespaces' workers try again), sweep.
  */
 static void iptap_owners_gc(struct work_struct *work)
 {
 	struct net *net;
 
-	if (iptap_probes_missed()) {
+	if (iptap_probes_missing()) {
 		down_read(&net_rwsem);
 		for_each_net(net) {
 			struct iptap_net *in = iptap_net(net);

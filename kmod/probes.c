@@ -13,10 +13,12 @@
  *
  * The probes on socket events (create, bind, connect, listen, accept,
  * destroy) exist while some namespace has an iptap device, and a few
- * seconds after the last one: unregistering a probe waits for RCU grace
- * periods, which a worker does, not a device's remover under RTNL, and a
- * device created again soon finds them armed (one created while the
- * worker removes them waits for it).  The receive hook would run for
+ * seconds after the last one.  Registering and unregistering a probe
+ * wait for other CPUs and for RCU grace periods, so neither is done
+ * under RTNL: a device's creation and removal only count it, the
+ * namespace's owners_work arms the probes before its scan (which finds
+ * the sockets made before them), and a worker removes them once no
+ * device is left.  The receive hook would run for
  * every datagram a process reads anywhere on the host: it is armed only
  * while captures get records, so that idle devices cost nothing per
  * packet.  Senders need no probe: the hook records the sending task
@@ -186,9 +188,9 @@ static void iptap_recv_tp_find(struct tracepoint *tp, void *priv)
 
 static struct kprobe *iptap_kprobe_ptrs[ARRAY_SIZE(iptap_kprobes)];
 
-/* Serializes arming and disarming; taken under RTNL, never around it. */
+/* Serializes arming and disarming; never taken under RTNL. */
 static DEFINE_MUTEX(iptap_probes_lock);
-static unsigned int iptap_probe_users;	/* iptap devices */
+static unsigned int iptap_probe_users;	/* iptap devices, written under RTNL */
 static bool iptap_probes_armed;		/* the event probes */
 static bool iptap_recv_armed;		/* written under the lock */
 static bool iptap_recv_failed;		/* do not retry until rearmed */
@@ -241,7 +243,8 @@ static void iptap_recv_arm(struct work_struct *work)
 	int err;
 
 	mutex_lock(&iptap_probes_lock);
-	if (iptap_probe_users && !iptap_recv_armed && !iptap_recv_failed) {
+	if (READ_ONCE(iptap_probe_users) && iptap_probes_armed &&
+	    !iptap_recv_armed && !iptap_recv_failed) {
 		err = iptap_recv_register();
 		if (!err) {
 			WRITE_ONCE(iptap_recv_armed, true);
@@ -304,7 +307,7 @@ static int iptap_probes_arm(void)
 		unregister_kprobes(iptap_kprobe_ptrs, ARRAY_SIZE(iptap_kprobes));
 		return err;
 	}
-	iptap_probes_armed = true;
+	WRITE_ONCE(iptap_probes_armed, true);
 	WRITE_ONCE(iptap_recv_failed, false);
 	iptap_dbg("event probes armed\n");
 	return 0;
@@ -316,45 +319,74 @@ static void iptap_probes_disarm(void)
 	iptap_recv_disarm();
 	unregister_kretprobe(&iptap_clone_probe);
 	unregister_kprobes(iptap_kprobe_ptrs, ARRAY_SIZE(iptap_kprobes));
-	iptap_probes_armed = false;
+	WRITE_ONCE(iptap_probes_armed, false);
 	iptap_dbg("event probes disarmed\n");
 }
 
-/* A device is created: the event probes are armed, if not already. */
-int iptap_probes_get(void)
+/* A device is created: its namespace's owners_work arms the probes. */
+void iptap_probes_get(void)
 {
-	int err = 0;
-
 	ASSERT_RTNL();
+	WRITE_ONCE(iptap_probe_users, iptap_probe_users + 1);
+}
+
+/*
+ * Called from a namespace's owners_work before it scans, outside RTNL.
+ * A device created while the idle worker disarms waits here for it, not
+ * in ip link add, and arms again.  If arming fails the devices still
+ * capture: only the scan and the sending tasks name owners.
+ */
+void iptap_probes_sync(void)
+{
+	int err;
+
 	mutex_lock(&iptap_probes_lock);
-	if (!iptap_probes_armed)
+	if (READ_ONCE(iptap_probe_users) && !iptap_probes_armed) {
 		err = iptap_probes_arm();
-	if (!err)
-		iptap_probe_users++;
+		if (err) {
+			/* No receive hook either; the sweeps try again. */
+			WRITE_ONCE(iptap_recv_failed, true);
+			pr_warn_ratelimited("iptap: socket probes not armed (%d): only the scan and senders name owners\n",
+					    err);
+		}
+	}
 	mutex_unlock(&iptap_probes_lock);
-	return err;
 }
 
 /* The last device anywhere is gone: disarm a while later. */
 void iptap_probes_put(void)
 {
 	ASSERT_RTNL();
-	mutex_lock(&iptap_probes_lock);
-	if (!--iptap_probe_users)
+	WRITE_ONCE(iptap_probe_users, iptap_probe_users - 1);
+	if (!iptap_probe_users)
 		mod_delayed_work(system_long_wq, &iptap_probes_idle_work,
 				 IPTAP_PROBES_LINGER);
-	mutex_unlock(&iptap_probes_lock);
 }
 
+/*
+ * A device created after the count was read here queues its namespace's
+ * owners_work, which arms again once this is done.
+ */
 static void iptap_probes_idle(struct work_struct *work)
 {
 	mutex_lock(&iptap_probes_lock);
-	if (!iptap_probe_users && iptap_probes_armed)
+	if (!READ_ONCE(iptap_probe_users) && iptap_probes_armed)
 		iptap_probes_disarm();
 	mutex_unlock(&iptap_probes_lock);
 }
 
-/* Hits of the destruction probe that kprobes dropped, since loading. */
+/*
+ * Whether owner records can miss their socket's destruction: the
+ * destruction probe dropped hits since it was last armed, or it is not
+ * armed while a device exists (arming failed, or is under way).
+ */
+bool iptap_probes_missing(void)
+{
+	return iptap_probes_missed() ||
+	       (READ_ONCE(iptap_probe_users) && !READ_ONCE(iptap_probes_armed));
+}
+
+/* Hits of the destruction probe that kprobes dropped, since armed. */
 unsigned long iptap_probes_missed(void)
 {
 	unsigned int i;

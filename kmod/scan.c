@@ -3,8 +3,9 @@
  * The file-table scan: owners of the sockets that existed before their
  * namespace's first iptap device.
  *
- * The probes record sockets from the moment the namespace has an owner
- * table; older ones are found once, in the file tables of all
+ * The probes record sockets from the moment the namespace's worker has
+ * armed them (or found them armed); older ones are found once, after
+ * that, in the file tables of all
  * processes, as "ss -p" finds them.  The scan runs in the namespace's
  * owners_work, outside RTNL, one task at a time and a few hundred files
  * at a time, rescheduling in between, and stops when the table it fills

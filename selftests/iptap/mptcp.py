@@ -76,7 +76,10 @@ worker = int(fork_srv.stdout.readline().split()[1])
 for p, _, _ in list(clients.values()) + list(servers.values()):
     p.wait(timeout=120)
 fork_srv.wait(timeout=120)
-recs = {"c": capc.read(1.0), "s": caps.read(0.5)}
+# The traffic is over: wait as long as the drains take to parse what is
+# queued (minutes on a debug kernel), not read()'s default 20 s, which
+# would cut the later connections off.
+recs = {"c": capc.read(1.0, timeout=600), "s": caps.read(0.5, timeout=600)}
 t.diag("%d records in c, %d in s" % (len(recs["c"]), len(recs["s"])))
 
 

@@ -4,7 +4,9 @@
 
 The probes on socket events (create, bind, connect, listen, accept,
 free) exist while some iptap device exists, and go 5 seconds after the
-last one (a worker unregisters them, never a device's remover).  The
+last one.  Workers register and unregister them, never a device's
+creator or remover (under RTNL): the namespace's owner worker arms them
+before its scan, so they are there once the scan is done.  The
 receive hook, which would run for every datagram a process reads, is
 armed only while captures get records, and goes 5 seconds after the last
 one.  It is the sock_recv_length tracepoint where the kernel has it
@@ -129,4 +131,19 @@ t.ok(EVENTS <= probes(), "last device deleted: the event probes linger",
      probes())
 t.ok(wait_for(lambda: probes() == set() and recv_disarmed(), 12),
      "last device deleted: no probe within seconds", probes())
+
+# A creation counts its device and returns; its namespace's worker arms
+# the probes before the scan, waiting for a removal under way.  Created
+# again 5 s after the last deletion, as the idle worker removes them:
+# once the scan is done, every probe is there.
+rounds = []
+for delay in (4.8, 5.0, 5.2, 5.4):
+    iptap_add(ns="a")
+    sh("ip -n a link del iptap0")
+    time.sleep(delay)
+    iptap_add(ns="a")
+    rounds.append(probes() == EVENTS)
+    sh("ip -n a link del iptap0")
+t.eq(rounds, [True] * 4, "created again as the probes go: armed once the "
+     "scan is done (4 rounds)")
 t.done()
