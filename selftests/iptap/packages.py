@@ -151,8 +151,9 @@ t.ok(len(diversions()) == 2, "two diversions held by iptap-tools",
 # A capture with the installed tools, of processes with known names.
 veth_pair("a", "b")
 sh("ip -n a link add iptap0 type iptap")
-tcpd = bg("timeout 20 tcpdump -i iptap0 -y PKTAP -k -n -l -c 8 icmp", ns="a")
-dump = bg("timeout 20 iptapdump -c 8 icmp", ns="a")
+tcpd = bg("timeout 20 tcpdump -i iptap0 -y PKTAP -k -n -l -c 8 icmp", ns="a",
+          output=True)
+dump = bg("timeout 20 iptapdump -c 8 icmp", ns="a", output=True)
 time.sleep(2)
 sh("ping -c 4 -i 0.2 10.0.0.2", ns="a")
 out_tcpdump = tcpd.communicate()[0]

@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import Capture, Tap, bg, iptap_add, load_module, module_log, \
-    sh, stop, veth_pair, wait_for, workload
+    sh, stop, sysfs, veth_pair, wait_for, workload
 
 t = Tap()
 load_module()
@@ -120,10 +120,14 @@ with Capture(ns="a") as cap:
     # say whether records came and what the module last logged.
     armed = wait_for(recv_armed, 15)
     t.ok(armed, "a new capture arms the receive hook again",
-         None if armed else "probes %s; %d records; ping flood %s; log %s" % (
+         None if armed else "probes %s; %d records; ping flood %s; log %s; "
+         "iptap0: taps %s, dropped %s, %s; ping's: %s" % (
              probes(), len(cap.read(0.3)),
              "running" if flood.poll() is None else "ended",
-             recv_said()[-3:]))
+             recv_said()[-3:], sysfs("iptap0", "iptap/tap_count", "a"),
+             sysfs("iptap0", "iptap/dropped", "a"),
+             " ".join(sh("ip -n a -s link show iptap0").stdout.split()[-12:]),
+             " ".join(sh("ip -n a -s link show va").stdout.split()[-12:])))
 stop(flood)
 
 sh("ip -n a link del iptap0")

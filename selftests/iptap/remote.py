@@ -77,7 +77,8 @@ with open(RUN + "/sshd_config", "w") as f:
             "KbdInteractiveAuthentication no\n"
             "PermitRootLogin no\n"
             "AllowUsers capture\n" % RUN)
-sshd = bg("%s -D -e -f %s/sshd_config" % (SSHD, RUN), ns="srv")
+# Its log (a few lines a connection) is read if it does not come up.
+sshd = bg("%s -D -e -f %s/sshd_config" % (SSHD, RUN), ns="srv", output=True)
 up = False
 for _ in range(100):
     if sh("ss -Hltn 'sport = 22'", ns="srv").stdout.strip():
@@ -86,7 +87,7 @@ for _ in range(100):
     time.sleep(0.2)
 if not t.ok(up, "sshd listens on 10.0.0.1:22 in srv"):
     stop(sshd)
-    t.diag(sshd.stderr.read() if sshd.stderr else "")
+    t.diag(sshd.stderr.read())
     t.done()
 
 

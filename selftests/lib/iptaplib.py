@@ -105,14 +105,18 @@ def sh(cmd, check=True, ns=None, **kw):
     return r
 
 
-def bg(cmd, ns=None):
+def bg(cmd, ns=None, output=False):
     """Start a shell command in the background, in a process group of its
-    own so that stop() ends all of it."""
+    own so that stop() ends all of it.  Its output goes to /dev/null
+    unless @output (then read it, with communicate()): a pipe nobody
+    reads fills after 64 KiB and stops the command at its next write
+    (a ping flood on a slow kernel, after a minute: probes.py once saw
+    no packet for that reason)."""
     if ns:
         cmd = "ip netns exec %s sh -c %s" % (ns, _quote(cmd))
-    return subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    out = subprocess.PIPE if output else subprocess.DEVNULL
+    return subprocess.Popen(cmd, shell=True, stdout=out, stderr=out,
+                            text=True, start_new_session=True)
 
 
 def stop(proc):
