@@ -60,7 +60,8 @@
 # Environment: BENCH_SETS (default "udp64 udp1400 tcp sockets recvmsg select rtnl"), BENCH_RUNS (3),
 # BENCH_WINDOW (UDP, 0.5), BENCH_TCP_WINDOW (1), BENCH_WARMUP (0.2),
 # BENCH_SINK_INTERVAL (the UDP sink's sleep between drains in us; 0, the default:
-# block in recvmmsg instead), BENCH_CONFIGS (configurations of every set),
+# block in recvmmsg instead), BENCH_SCHED (a command that runs sink and
+# blast, e.g. "chrt -b 0"; none by default), BENCH_CONFIGS (configurations of every set),
 # BENCH_PROFILES ("SET:CFG ...", "" for none), BENCH_PROFILE_SECONDS (1),
 # BENCH_PERF_FREQ (5000).
 
@@ -75,6 +76,7 @@ window=${BENCH_WINDOW:-0.5}
 tcp_window=${BENCH_TCP_WINDOW:-1}
 warmup=${BENCH_WARMUP:-0.2}
 sink_interval=${BENCH_SINK_INTERVAL:-0}
+sched=${BENCH_SCHED:-}
 profiles=${BENCH_PROFILES-udp64:baseline udp64:idle udp64:listener udp64:listener-in udp64:tcpdump-veth}
 port=9000
 tmp=/tmp/bench
@@ -152,14 +154,14 @@ measure() {
 	# "sink ready" and start the sender before this sink listens.
 	: >"$tmp/sink.out"
 	# shellcheck disable=SC2086 # argument lists
-	ip netns exec b "$bin/sink" $sink_args -p $port -c vb -w "$warmup" \
+	ip netns exec b $sched "$bin/sink" $sink_args -p $port -c vb -w "$warmup" \
 		${perf_out:+-P} \
 		-T "$([ -n "$perf_out" ] && echo 1000 || echo "$win")" \
 		>"$tmp/sink.out" 2>&1 &
 	sp=$!
 	wait_for "$tmp/sink.out" "sink ready" || return 1
 	# shellcheck disable=SC2086
-	ip netns exec a "$bin/blast" $blast_args -d 10.0.0.2 -p $port \
+	ip netns exec a $sched "$bin/blast" $blast_args -d 10.0.0.2 -p $port \
 		>"$tmp/blast.out" 2>&1 &
 	bp=$!
 	if [ -n "$perf_out" ]; then
@@ -311,6 +313,11 @@ enter() {
 		iptap_load
 		ip -n a link add iptap0 type iptap
 		cap_start ring a "$bin/ring" -i iptap0 ;;
+	listener2)
+		iptap_load
+		ip -n a link add iptap0 type iptap
+		cap_start ring-1 a "$bin/ring" -i iptap0
+		cap_start ring-2 a "$bin/ring" -i iptap0 ;;
 	listener-in)
 		iptap_load
 		ip -n b link add iptap0 type iptap
@@ -340,6 +347,9 @@ enter() {
 		cap_start tcpdump a /usr/bin/tcpdump -i iptap0 -w /dev/null ;;
 	ring-veth)
 		cap_start ring a "$bin/ring" -i va ;;
+	ring2-veth)
+		cap_start ring-1 a "$bin/ring" -i va
+		cap_start ring-2 a "$bin/ring" -i va ;;
 	tcpdump-veth)
 		cap_start tcpdump a /usr/bin/tcpdump -i va -w /dev/null ;;
 	nflog)
@@ -411,8 +421,11 @@ configs_of() {
 	fi
 	case $1 in
 	udp64)
-		echo baseline idle listener listener-in listener-both \
-		     tcpdump-iptap ring-veth tcpdump-veth nflog tcpdump-any \
+		echo baseline idle listener listener2 listener-in \
+		     listener-both tcpdump-iptap ring-veth ring2-veth \
+		     tcpdump-veth nflog tcpdump-any baseline-last ;;
+	udp1400)
+		echo baseline idle listener listener-in ring-veth \
 		     baseline-last ;;
 	recvmsg)
 		echo baseline c-ping c-nft elsewhere-idle elsewhere-nocap elsewhere \
@@ -479,7 +492,7 @@ rtnl_bench() {
 	iptap_unload
 }
 
-log "kernel $(uname -r), $(nproc) CPU, sets: $sets, $runs runs of ${window}s (TCP ${tcp_window}s) after ${warmup}s, UDP sink interval ${sink_interval}us"
+log "kernel $(uname -r), $(nproc) CPU, sets: $sets, $runs runs of ${window}s (TCP ${tcp_window}s) after ${warmup}s, UDP sink interval ${sink_interval}us, sink and blast run by ${sched:-themselves}"
 setup_net
 # The tools' pages, read once over 9p before any window.
 cat "$bin"/* /usr/bin/tcpdump "$ko" >/dev/null

@@ -23,10 +23,12 @@ CONFIGS = {
     "baseline": "baseline: iptap not loaded",
     "idle": "idle: iptap0 in a, no listener",
     "listener": "listener: TPACKET_V3 ring on iptap0 in a (out records)",
+    "listener2": "listener2: two rings on iptap0 in a (out records)",
     "listener-in": "listener-in: ring on iptap0 in b (in records, socket lookup)",
     "listener-both": "listener-both: iptap0 and a ring in a and in b (2 records a packet)",
     "tcpdump-iptap": "tcpdump -i iptap0 -w /dev/null in a",
     "ring-veth": "ring on the veth va (not loaded)",
+    "ring2-veth": "two rings on the veth va (not loaded)",
     "tcpdump-veth": "tcpdump -i va -w /dev/null (not loaded)",
     "nflog": "nftables `log group 1` + tcpdump -i nflog:1 (not loaded)",
     "tcpdump-any": "tcpdump -i any -w /dev/null in a (not loaded)",
@@ -403,7 +405,64 @@ class Kernel:
                          "%.3f vs %.3f (%+.1f points) | %s |" % (
                              ti, tv, (ti - tv) * 100,
                              "yes" if ti - tv >= -0.05 else "**no**"))
+        lines += self.record_targets()
         lines.append("")
+        return lines
+
+    def spread(self, set_, cfg):
+        """(max - min) / median of a configuration's runs."""
+        r = self.rates(set_, cfg)
+        return (max(r) - min(r)) / statistics.median(r) if len(r) > 1 else None
+
+    def record_targets(self):
+        """Issue 15's targets: a record's cost against the same ring on
+        the real device, in records' attribution, TCP, idle and the
+        baseline's spread, a second packet socket."""
+        lines = []
+        yes = lambda ok: "yes" if ok else "**no**"
+        for set_ in ("udp64", "udp1400"):
+            veth = self.cost(set_, "ring-veth")
+            for cfg, what in (("listener", "out"), ("listener-in", "in")):
+                c = self.cost(set_, cfg)
+                if c is None or not veth or veth <= 0:
+                    continue
+                lines.append("| a record (%s, %s records, attribution included) costs at most "
+                             "1.5 times the ring on the veth | %s vs %s instructions a packet "
+                             "(%.2f times) | %s |" % (
+                                 set_, what, fmt_int(c), fmt_int(veth), c / veth,
+                                 yes(c <= 1.5 * veth)))
+        out, inn = self.cost("udp64", "listener"), self.cost("udp64", "listener-in")
+        if out is not None and inn is not None:
+            lines.append("| in-record attribution at most 300 instructions a packet (udp64: "
+                         "listener-in over listener) | %s | %s |" % (
+                             fmt_int(inn - out), yes(inn - out <= 300)))
+        lt, vt = self.ratio("tcp", "listener"), self.ratio("tcp", "ring-veth")
+        if lt and vt:
+            lines.append("| TCP GSO stream with a listener at least the ring on the veth "
+                         "(ratio to baseline) | %.3f vs %.3f | %s |" % (lt, vt, yes(lt >= vt)))
+        for set_ in ("udp64", "udp1400", "tcp"):
+            first, last = self.median(set_, "baseline"), self.median(set_, "baseline-last")
+            if not first or not last:
+                continue
+            drift = abs(last - first) / first
+            sp = [x for x in (self.spread(set_, "baseline"),
+                              self.spread(set_, "baseline-last")) if x is not None]
+            lines.append("| the benchmark sees 1%%: the baseline's median measured first and "
+                         "last agree within 0.5%% (%s, %d runs each) | %.2f%% apart (the runs "
+                         "of each span %s) | %s |" % (
+                             set_, len(self.rates(set_, "baseline")), drift * 100,
+                             " and ".join("%.2f%%" % (x * 100) for x in sp),
+                             yes(drift < 0.005)))
+        one, two = self.cost("udp64", "listener"), self.cost("udp64", "listener2")
+        v1, v2 = self.cost("udp64", "ring-veth"), self.cost("udp64", "ring2-veth")
+        idle = self.cost("udp64", "idle")
+        if None not in (one, two, v1, v2, idle):
+            second, vsecond, record = two - one, v2 - v1, one - idle
+            lines.append("| a second packet socket on iptap0 costs one delivery, not a record: "
+                         "its cost within 1.5 times a second ring on the veth's (udp64) | "
+                         "second ring %s instructions a packet (veth: %s; a record: %s) | %s |" % (
+                             fmt_int(second), fmt_int(vsecond), fmt_int(record),
+                             yes(second <= 1.5 * max(vsecond, 1) and second < record / 2)))
         return lines
 
     def profiles(self):
