@@ -61,7 +61,9 @@
 # BENCH_WINDOW (UDP, 0.5), BENCH_TCP_WINDOW (1), BENCH_WARMUP (0.2),
 # BENCH_SINK_INTERVAL (the UDP sink's sleep between drains in us; 0, the default:
 # block in recvmmsg instead), BENCH_SCHED (a command that runs sink and
-# blast, e.g. "chrt -b 0"; none by default), BENCH_CONFIGS (configurations of every set),
+# blast, e.g. "chrt -b 0"; none by default), BENCH_SETUP (a shell
+# command run once before the first flood, debugfs mounted, e.g.
+# "echo full >/sys/kernel/debug/sched/preempt"), BENCH_CONFIGS (configurations of every set),
 # BENCH_PROFILES ("SET:CFG ...", "" for none), BENCH_PROFILE_SECONDS (1),
 # BENCH_PERF_FREQ (5000).
 
@@ -494,6 +496,11 @@ rtnl_bench() {
 
 log "kernel $(uname -r), $(nproc) CPU, sets: $sets, $runs runs of ${window}s (TCP ${tcp_window}s) after ${warmup}s, UDP sink interval ${sink_interval}us, sink and blast run by ${sched:-themselves}"
 setup_net
+if [ -n "${BENCH_SETUP:-}" ]; then
+	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
+	log "setup: $BENCH_SETUP"
+	bash -c "$BENCH_SETUP" || exit 1
+fi
 # The tools' pages, read once over 9p before any window.
 cat "$bin"/* /usr/bin/tcpdump "$ko" >/dev/null
 # A first flood, not recorded: the first one after boot is slower.
