@@ -57,11 +57,15 @@ atexit.register(module_log, module_log("1"))
 LOG_START = len(sh("dmesg").stdout)
 
 
-def recv_said():
-    """What the module logged of its receive hook since this test began:
-    "armed" only if it names the hook this kernel should have."""
+def recv_said(upto=None):
+    """What the module logged of its receive hook since this test began
+    (and before the line @upto): "armed" only if it names the hook this
+    kernel should have."""
+    log = sh("dmesg").stdout[LOG_START:]
+    if upto:
+        log = log.split(upto)[0]
     said = re.findall(r"iptap: receive hook (armed|disarmed)( \(\w+\))?",
-                      sh("dmesg").stdout[LOG_START:])
+                      log)
     return [w if w == "disarmed" or kind == " (%s)" % KIND else "wrong hook"
             for w, kind in said]
 
@@ -112,11 +116,10 @@ with Capture(ns="a") as cap:
 # Marked in the kernel's log as the capture closes: the hook must still
 # be armed there (read later, the log does not depend on how long a
 # loaded debug kernel takes to get to the check).
+CLOSED = "iptap-selftest: probes.py capture closed"
 with open("/dev/kmsg", "w") as kmsg:
-    kmsg.write("iptap-selftest: probes.py capture closed\n")
-before = re.split(r"iptap-selftest: probes.py capture closed",
-                  sh("dmesg").stdout[LOG_START:])[0]
-said = re.findall(r"iptap: receive hook (armed|disarmed)", before)
+    kmsg.write(CLOSED + "\n")
+said = recv_said(upto=CLOSED)
 t.ok(said and said[-1] == "armed",
      "capture closed: the receive hook stays a while", said[-3:])
 t.ok(wait_for(recv_disarmed, 12),
