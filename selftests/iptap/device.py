@@ -14,8 +14,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import rtnl
-from iptaplib import Capture, Tap, iptap_add, load_module, module_log, sh, \
-    sysfs
+from iptaplib import Capture, Tap, iptap_add, kernel_mark, load_module, \
+    module_log, sh, sysfs
 
 IFLA_NET_NS_FD = 28
 
@@ -83,7 +83,7 @@ sh("ip -n dv link add d0 index 4242 type veth peer name d1")
 fd = os.open("/run/netns/dv", os.O_RDONLY)
 inum = os.fstat(fd).st_ino
 was_logging = module_log("1")
-sh("echo iptap-selftest: dv attempts >/dev/kmsg")
+kernel_mark("iptap-selftest: dv attempts")
 errs = []
 for i in range(5):
     try:

@@ -26,8 +26,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import Capture, Tap, bg, iptap_add, load_module, module_log, \
-    sh, stop, sysfs, veth_pair, wait_for, workload
+from iptaplib import Capture, Tap, bg, iptap_add, kernel_mark, load_module, \
+    module_log, sh, stop, sysfs, veth_pair, wait_for, workload
 
 t = Tap()
 load_module()
@@ -117,8 +117,7 @@ with Capture(ns="a") as cap:
 # be armed there (read later, the log does not depend on how long a
 # loaded debug kernel takes to get to the check).
 CLOSED = "iptap-selftest: probes.py capture closed"
-with open("/dev/kmsg", "w") as kmsg:
-    kmsg.write(CLOSED + "\n")
+kernel_mark(CLOSED)
 said = recv_said(upto=CLOSED)
 t.ok(said and said[-1] == "armed",
      "capture closed: the receive hook stays a while", said[-3:])

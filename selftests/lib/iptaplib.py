@@ -155,6 +155,13 @@ def module_log(value):
     return old
 
 
+def kernel_mark(text):
+    """Write @text into the kernel's log, to read what came before or
+    after it there (dmesg) whenever the test gets to it."""
+    with open("/dev/kmsg", "w") as f:
+        f.write(text + "\n")
+
+
 @contextlib.contextmanager
 def netns(name):
     """Enter network namespace name (from ip netns) for this thread."""
