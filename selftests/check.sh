@@ -15,10 +15,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 pass=0 fail=0 skip=0
 
 run() {
-	local log summary p f s
+	local log summary p f s t0
 
 	log=$(mktemp)
+	t0=$(date +%s)
 	"$@" 2>&1 | tee "$log"
+	echo "# $(basename "$1") took $(( $(date +%s) - t0 ))s"
 	summary=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n1)
 	if [ -z "$summary" ]; then
 		echo "not ok - $*: ended without a summary"

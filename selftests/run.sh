@@ -83,7 +83,7 @@ tests_for() {
 
 # boot REL: run the tests in a VM of kernel REL, logs in its folder.
 boot() {
-	local rel=$1 out=$root/build/selftests/$1 script tailer total_timeout vmopts
+	local rel=$1 out=$root/build/selftests/$1 script tailer total_timeout vmopts own t
 	local mine=()
 
 	rm -rf "$out"
@@ -105,7 +105,13 @@ boot() {
 	touch "$out/output.log"
 	tail -n +1 -F "$out/output.log" 2>/dev/null | sed -u -n -E "s/^# (running .*|[^ ]+ took [0-9]+s)\$/  [$rel] \1/p" &
 	tailer=$!
-	total_timeout=$(( (${#mine[@]} + 1) * test_timeout + 120 ))
+	# Each test's own limit ("# timeout:", as guest-run.sh reads it), one
+	# more for the boot and the rest.
+	total_timeout=$(( test_timeout + 120 ))
+	for t in "${mine[@]}"; do
+		own=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n1)
+		total_timeout=$(( total_timeout + ${own:-$test_timeout} ))
+	done
 	vmopts=(-k "$rel" -o "$out" -t "$total_timeout" -s "${IPTAP_SMP:-2}")
 	[ -n "${IPTAP_QEMU_OPTS:-}" ] && vmopts+=(-q "$IPTAP_QEMU_OPTS")
 	"$here/vm/vm.sh" "${vmopts[@]}" "$script" >"$out/vm.log" 2>&1

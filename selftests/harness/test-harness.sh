@@ -5,7 +5,8 @@
 # newest kernel of the matrix.  A test that fails, one whose kernel log
 # holds a report, one that never ends and a guest kernel that crashes
 # must all count as failures, and a guest that hangs must be killed in
-# bounded time.  Ends with "harness: N passed, N failed".
+# bounded time; a boot that does not reach /init in time is booted again.
+# Ends with "harness: N passed, N failed".
 
 set -uo pipefail
 
@@ -59,6 +60,14 @@ if [ -n "$secs" ] && [ "$secs" -lt 60 ]; then
 else
 	fail=$((fail + 1)); echo "not ok - the hung guest is killed in bounded time"
 fi
+
+# A limit of 0 s: the first boot cannot have started /init yet.
+IPTAP_BOOT_LIMIT=0 "$sel/vm/vm.sh" -k "$rel" -o "$sel/../build/harness-boot" \
+	-t 120 "$g/pass.sh" >"$out" 2>&1
+echo "exit $?" >>"$out"
+expect "a boot that has not started /init in time is stopped and said" \
+	"did not start /init within 0s (log in kernel-hung-boot.log): booting again"
+expect "the guest booted again runs the test" "exit 0"
 
 echo "harness: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

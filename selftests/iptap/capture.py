@@ -179,7 +179,7 @@ sh("ethtool -K va1 tso on gso on", ns="a", check=False)
 with Capture(ns="a") as cap:
     srv = bg("socat -u TCP4-LISTEN:9003,reuseaddr OPEN:/dev/null", ns="b")
     time.sleep(0.5)
-    sh("head -c 4000000 /dev/zero | socat -u - TCP4:10.0.0.2:9003", ns="a")
+    sh("head -c 1000000 /dev/zero | socat -u - TCP4:10.0.0.2:9003", ns="a")
     recs = cap.read()
     srv.wait(timeout=10)
 big = [r for _, r in flows(recs, "10.0.0.1", "10.0.0.2", 6)

@@ -20,7 +20,7 @@ veth_pair("a", "b")
 floods = [bg("ping -f -W1 %s >/dev/null 2>&1" % dst, ns=ns)
           for ns, dst in (("a", "10.0.0.2"), ("b", "fd00::1"),
                           ("a", "127.0.0.1"))]
-for round_ in range(5):
+for round_ in range(3):
     load_module()
     iptap_add("iptap0", ns="a")
     iptap_add("iptap1", ns="a")
