@@ -15,12 +15,14 @@
 
 #include <linux/icmp.h>
 #include <linux/icmpv6.h>
+#include <linux/inetdevice.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <net/addrconf.h>
 #include <net/inet_sock.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
+#include <net/l3mdev.h>
 #include <net/mptcp.h>
 #include <net/netfilter/nf_socket.h>
 #include <net/route.h>
@@ -243,23 +245,53 @@ static void iptap_attribute_out(struct sk_buff *skb,
 	iptap_attr_from_owner(a, o);
 }
 
-/* Is @skb addressed to this host?  It may be passing through. */
+/*
+ * Is @skb addressed to this host?  It may be passing through.  Linux takes
+ * a packet for any of its addresses on whatever interface it comes in
+ * (the weak host model), in the VRF of that interface.
+ */
 static bool iptap_is_local(struct sk_buff *skb,
 			   const struct nf_hook_state *state)
 {
-	if (state->pf == NFPROTO_IPV4) {
-		switch (inet_addr_type_dev_table(state->net, state->in,
-						 ip_hdr(skb)->daddr)) {
-		case RTN_LOCAL:
-		case RTN_BROADCAST:
-		case RTN_MULTICAST:
-			return true;
-		default:
+	const struct net_device *in = state->in, *owner;
+	struct in_device *in_dev;
+	__be32 daddr;
+	u32 table;
+
+	if (state->pf == NFPROTO_IPV6)
+		return ipv6_addr_is_multicast(&ipv6_hdr(skb)->daddr) ||
+		       ipv6_chk_addr(state->net, &ipv6_hdr(skb)->daddr,
+				     NULL, 0);
+
+	daddr = ip_hdr(skb)->daddr;
+	if (ipv4_is_multicast(daddr) || ipv4_is_lbcast(daddr))
+		return true;
+	/* Martians, as the route lookup of a packet from outside sees them. */
+	if (ipv4_is_zeronet(daddr))
+		return false;
+	if (ipv4_is_loopback(daddr) && !(in->flags & IFF_LOOPBACK)) {
+		in_dev = __in_dev_get_rcu(in);
+		if (!in_dev || !IN_DEV_NET_ROUTE_LOCALNET(in_dev, state->net))
 			return false;
-		}
 	}
-	return ipv6_addr_is_multicast(&ipv6_hdr(skb)->daddr) ||
-	       ipv6_chk_addr(state->net, &ipv6_hdr(skb)->daddr, NULL, 0);
+	/*
+	 * An address of an interface is found in a hash table; the routes
+	 * would cost a walk of the FIB per packet.  Its local route is the
+	 * same (unless removed by hand), but only in the VRF of its interface.
+	 */
+	table = l3mdev_fib_table(in);
+	owner = __ip_dev_find(state->net, daddr, false);
+	if (owner && l3mdev_fib_table(owner) == table)
+		return true;
+	/* The routes then: a directed broadcast, a VRF's local route. */
+	switch (inet_addr_type_table(state->net, daddr,
+				     table ?: RT_TABLE_LOCAL)) {
+	case RTN_LOCAL:
+	case RTN_BROADCAST:
+		return true;
+	default:
+		return false;
+	}
 }
 
 static bool iptap_sock_bound_any(const struct sock *sk)

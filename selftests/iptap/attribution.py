@@ -113,6 +113,24 @@ procs.append(p)
 procs.append(start("b", "tcp-client", "10.0.0.1", 7102, 4, 500000)[0])
 # Forwarded through a.
 sh("ping -c3 -i0.2 -W2 10.0.0.2", ns="c")
+# Datagrams from c to the port of a's server bound to any address: to
+# a's address on va1, which a takes though it comes in on va2, so it is
+# the server's; to b, which a forwards; to an address of a's in a VRF
+# (va2 is in none), which a's own table does not have, so a does not
+# take it.  The last two are nobody's here.
+sh("echo across | socat -u - UDP4-SENDTO:10.0.0.1:7100", ns="c")
+passing = ["10.0.0.2"]
+if sh("ip -n a link add vrf1 type vrf table 10", check=False).returncode == 0:
+    sh("ip -n a link add vrfa type veth peer name vrfb")
+    sh("ip -n a link set vrfa master vrf1")
+    sh("ip -n a addr add 10.9.9.1/32 dev vrfa")
+    sh("ip -n a link set vrf1 up")
+    sh("ip -n a link set vrfa up")
+    passing.append("10.9.9.1")
+else:
+    t.diag("no VRF on this kernel: no datagram to an address of a VRF")
+for dst in passing:
+    sh("echo passing | socat -u - UDP4-SENDTO:%s:7100" % dst, ns="c")
 finish(procs + [tsrv] + bsrv)
 words = pidns.stdout.readline().split()
 pidns.wait(timeout=30)
@@ -149,7 +167,7 @@ def expected(r):
                      ipproto=p[hl + 8 + (9 if r["af"] == 2 else 6)])
         kind, want = expected(inner)
         return kind + " (ICMP error)", want
-    if "10.0.1.2" in (src, dst):
+    if "10.0.1.2" in (src, dst) and "10.0.0.1" not in (src, dst):
         return "forwarded", None
     proto = r["ipproto"]
     if proto in PROTO:
@@ -199,6 +217,12 @@ for kind in ("udp server", "udp client", "tcp server", "tcp client",
     t.ok(n > 0 and good == n, "%s: %d of %d records right" % (kind, good, n),
          [b for b in bad if b[0] == kind])
 t.ok(not bad, "every record of iptap0 is right", bad)
+from_c = sorted(ip_summary(r)[1] for _, r in recs
+                if ip_summary(r)[2] == 17 and ip_summary(r)[0] == "10.0.1.2")
+t.ok(from_c == sorted(passing + ["10.0.0.1"]),
+     "datagrams from c to the port of a server bound to any address were "
+     "checked: to a's address of another interface (the server's), and, "
+     "nobody's, through a to %s" % " and ".join(passing), from_c)
 
 tcp_in = [r for _, r in recs if r["ipproto"] == 6 and r["flags"] == 1]
 tcp_acks_out = [r for _, r in recs if r["ipproto"] == 6 and
