@@ -435,6 +435,10 @@ if os.access(os.path.join(SID, "usr", "bin", "tshark"), os.X_OK):
     r = sh("chroot %s tshark -r /tmp/iptapdump-cap.pcapng -T fields "
            "-e frame.darwin.process_info.pid "
            "-e frame.darwin.process_info.pname" % SID, check=False)
+    # Wireshark's display filter on the process name.
+    rf = sh("chroot %s tshark -r /tmp/iptapdump-cap.pcapng -Y "
+            "'frame.darwin.process_info.pname == \"udp-server\"' -T fields "
+            "-e frame.darwin.process_info.pid" % SID, check=False)
     os.unlink(SID + "/tmp/iptapdump-cap.pcapng")
     ws = [tuple(line.split("\t")) for line in r.stdout.splitlines()]
     ng_procs = [("%d" % p[2][0], p[2][1]) if p[2] else ("", "")
@@ -456,6 +460,12 @@ if os.access(os.path.join(SID, "usr", "bin", "tshark"), os.X_OK):
          "file says, and the packets per known process are the PKTAP "
          "capture's", (r.stderr[-300:], ws[:5], ng_procs[:5], ws_procs,
                        pk_procs))
+    served = pk_procs.get((str(usrv_pid), "udp-server"), 0)
+    t.ok(rf.returncode == 0 and served > 0 and
+         rf.stdout.split() == [str(usrv_pid)] * served,
+         "-P -w FILE: Wireshark 4.6's filter frame.darwin.process_info."
+         "pname == \"udp-server\" keeps its %d packets, no other" % served,
+         (rf.stderr[-300:], rf.stdout.split()[:5]))
 else:
     t.diag("no tshark in %s: no check with Wireshark 4.6" % SID)
 

@@ -119,6 +119,21 @@ r = sh("tshark -r %s -X 'read_format:MIME Files Format' -T fields "
        "-e pcapng.darwin.process_name" % f, check=False)
 t.ok("ping" in r.stdout.strip().split(","),
      "its process blocks name ping", r.stdout + r.stderr[-300:])
+# Wireshark 4.6 (sid's, in the build root make matrix made) puts each
+# packet's process in its own fields and filters on them.
+SID = os.path.join(ROOT, "build", "kernels", "sid-root")
+if os.access(os.path.join(SID, "usr", "bin", "tshark"), os.X_OK):
+    shutil.copy(f, SID + "/tmp/remote.pcapng")
+    r = sh("chroot %s tshark -r /tmp/remote.pcapng -Y "
+           "'frame.darwin.process_info.pname == \"ping\"' -T fields "
+           "-e frame.darwin.process_info.pid" % SID, check=False)
+    os.unlink(SID + "/tmp/remote.pcapng")
+    pids = r.stdout.split()
+    t.ok(r.returncode == 0 and len(pids) == 6 and len(set(pids)) == 1,
+         "Wireshark 4.6 filters the 6 packets by their process, ping",
+         r.stdout + r.stderr[-300:])
+else:
+    t.diag("no tshark in %s: no check with Wireshark 4.6" % SID)
 
 # The patched tcpdump: PKTAP records.
 f = sshdump("tcpdump.pcap",
