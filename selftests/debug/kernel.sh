@@ -41,9 +41,6 @@ key=$( { echo "$pkg $version"; cat "${fragments[@]}" "$0"; } | sha256sum | cut -
 dir=$cache/$flavour.$key
 
 mkdir -p "$cache"
-# Two runs on one machine must not build into the same folder.
-exec 9>"$cache/lock"
-flock 9
 
 # Every option of the fragments must have its value (the last fragment's,
 # where two name it): "make olddefconfig" drops, without a word, an
@@ -104,7 +101,15 @@ build() {
 		\( -name "$flavour.*" -o ! -name "*.*" \) -exec rm -rf {} +
 }
 
-[ -f "$dir/.done" ] || build
+# Two runs on one machine must not build into the same folder.  A kernel
+# already built needs no lock: a build marks it done last, and a run that
+# waited for the other flavour's build (CI's early build of both) would
+# start its tests only once both are built.
+if [ ! -f "$dir/.done" ]; then
+	exec 9>"$cache/lock"
+	flock 9
+	[ -f "$dir/.done" ] || build
+fi
 rel=$(cat "$dir/release")
 mkdir -p "$root/build/kernels"
 ln -sfn "$dir" "$root/build/kernels/$rel"
