@@ -23,7 +23,6 @@ the host's files.
 
 import os
 import re
-import shutil
 import signal
 import struct
 import subprocess
@@ -31,8 +30,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import (ROOT, Tap, ToolRun, iptap_add, load_module, sh, stop,
-                      veth_pair, workload)
+from iptaplib import (ROOT, SID_ROOT, Tap, ToolRun, iptap_add, load_module,
+                      sh, sid_tshark, stop, veth_pair, workload)
 
 TOOL = os.path.join(ROOT, "tools", "iptapdump", "iptapdump")
 # Built with ASan and UBSan by "make -C tools/iptapdump check" (make check
@@ -429,17 +428,14 @@ t.ok(r.returncode == 0 and
 # the process of each packet, as its Darwin fields give it, is the one
 # the PKTAP capture of the same traffic names (Debian 12's tshark
 # reading pktap.pid and pktap.cmdname), for the known processes.
-SID = os.path.join(ROOT, "build", "kernels", "sid-root")
-if os.access(os.path.join(SID, "usr", "bin", "tshark"), os.X_OK):
-    shutil.copy(OUT + "/cap.pcapng", SID + "/tmp/iptapdump-cap.pcapng")
-    r = sh("chroot %s tshark -r /tmp/iptapdump-cap.pcapng -T fields "
-           "-e frame.darwin.process_info.pid "
-           "-e frame.darwin.process_info.pname" % SID, check=False)
+cap_ng = OUT + "/cap.pcapng"
+r = sid_tshark(cap_ng, "-T fields -e frame.darwin.process_info.pid "
+               "-e frame.darwin.process_info.pname")
+if r is not None:
     # Wireshark's display filter on the process name.
-    rf = sh("chroot %s tshark -r /tmp/iptapdump-cap.pcapng -Y "
-            "'frame.darwin.process_info.pname == \"udp-server\"' -T fields "
-            "-e frame.darwin.process_info.pid" % SID, check=False)
-    os.unlink(SID + "/tmp/iptapdump-cap.pcapng")
+    rf = sid_tshark(cap_ng, "-Y 'frame.darwin.process_info.pname == "
+                    "\"udp-server\"' -T fields "
+                    "-e frame.darwin.process_info.pid")
     ws = [tuple(line.split("\t")) for line in r.stdout.splitlines()]
     ng_procs = [("%d" % p[2][0], p[2][1]) if p[2] else ("", "")
                 for p in ng]
@@ -467,7 +463,7 @@ if os.access(os.path.join(SID, "usr", "bin", "tshark"), os.X_OK):
          "pname == \"udp-server\" keeps its %d packets, no other" % served,
          (rf.stderr[-300:], rf.stdout.split()[:5]))
 else:
-    t.diag("no tshark in %s: no check with Wireshark 4.6" % SID)
+    t.diag("no sid tshark in %s: no check with Wireshark 4.6" % SID_ROOT)
 
 # --pcapng -w -: the same, streamed, with a filter.
 d = dumps["ngstdout"]

@@ -26,8 +26,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import (ROOT, Tap, bg, iptap_add, load_module, sh, stop,
-                      veth_pair)
+from iptaplib import (ROOT, SID_ROOT, Tap, bg, iptap_add, load_module, sh,
+                      sid_tshark, stop, veth_pair)
 
 t = Tap()
 SSHD = os.path.join(ROOT, "build", "ssh", "root", "usr", "sbin", "sshd")
@@ -119,21 +119,17 @@ r = sh("tshark -r %s -X 'read_format:MIME Files Format' -T fields "
        "-e pcapng.darwin.process_name" % f, check=False)
 t.ok("ping" in r.stdout.strip().split(","),
      "its process blocks name ping", r.stdout + r.stderr[-300:])
-# Wireshark 4.6 (sid's, in the build root make matrix made) puts each
-# packet's process in its own fields and filters on them.
-SID = os.path.join(ROOT, "build", "kernels", "sid-root")
-if os.access(os.path.join(SID, "usr", "bin", "tshark"), os.X_OK):
-    shutil.copy(f, SID + "/tmp/remote.pcapng")
-    r = sh("chroot %s tshark -r /tmp/remote.pcapng -Y "
-           "'frame.darwin.process_info.pname == \"ping\"' -T fields "
-           "-e frame.darwin.process_info.pid" % SID, check=False)
-    os.unlink(SID + "/tmp/remote.pcapng")
+# Wireshark 4.6 puts each packet's process in its own fields and filters
+# on them.
+r = sid_tshark(f, "-Y 'frame.darwin.process_info.pname == \"ping\"' "
+               "-T fields -e frame.darwin.process_info.pid")
+if r is None:
+    t.diag("no sid tshark in %s: no check with Wireshark 4.6" % SID_ROOT)
+else:
     pids = r.stdout.split()
     t.ok(r.returncode == 0 and len(pids) == 6 and len(set(pids)) == 1,
          "Wireshark 4.6 filters the 6 packets by their process, ping",
          r.stdout + r.stderr[-300:])
-else:
-    t.diag("no tshark in %s: no check with Wireshark 4.6" % SID)
 
 # The patched tcpdump: PKTAP records.
 f = sshdump("tcpdump.pcap",

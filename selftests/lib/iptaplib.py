@@ -375,6 +375,25 @@ class Capture:
         self.close()
 
 
+SID_ROOT = os.path.join(ROOT, "build", "kernels", "sid-root")
+
+
+def sid_tshark(capture, args):
+    """sid's tshark (Wireshark 4.6, in the build root make matrix made)
+    on the file capture, with the options args: the sh() result, or None
+    where there is no such tshark."""
+    if not os.access(os.path.join(SID_ROOT, "usr", "bin", "tshark"), os.X_OK):
+        return None
+    inside = "/tmp/sid-tshark-" + os.path.basename(capture)
+    with open(capture, "rb") as src, open(SID_ROOT + inside, "wb") as dst:
+        dst.write(src.read())
+    try:
+        return sh("chroot %s tshark -r %s %s" % (SID_ROOT, inside, args),
+                  check=False)
+    finally:
+        os.unlink(SID_ROOT + inside)
+
+
 def write_pcap(path, records, linktype=258):
     """A classic pcap file of raw records (bytes)."""
     with open(path, "wb") as f:
