@@ -15,12 +15,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 pass=0 fail=0 skip=0
 
 run() {
-	local log summary p f s t0
+	local log summary p f s t0 label
 
 	log=$(mktemp)
 	t0=$(date +%s)
 	"$@" 2>&1 | tee "$log"
-	echo "# $(basename "$1") took $(( $(date +%s) - t0 ))s"
+	case $1 in
+	/*) label=$(realpath --relative-to="$here/.." "$1") ;;
+	*) label="$*" ;;
+	esac
+	echo "# $label took $(( $(date +%s) - t0 ))s"
 	summary=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n1)
 	if [ -z "$summary" ]; then
 		echo "not ok - $*: ended without a summary"
