@@ -12,7 +12,7 @@ pkgs=(
 	socat debootstrap openssh-client libcap2-bin
 	flex bison bc libelf-dev dwarves
 	libpcap-dev valgrind pyflakes3
-	debhelper dkms dh-dkms lintian man-db
+	debhelper dkms dh-dkms lintian man-db openssl
 )
 
 missing=()
