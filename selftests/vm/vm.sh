@@ -60,7 +60,6 @@ fi
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-rm -f "$out/kernel.log" "$out/output.log" "$out/exit-code"
 cp "$script" "$out/cmd"
 
 # run_qemu: one boot, which ends when the guest powers off, dies or
