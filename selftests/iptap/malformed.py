@@ -1,9 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-# kernels: 6.1.* 6.12.*+deb12-amd64 7.*
-# (the kernels other than PREEMPT_RT: its code runs here in process
-# context only, or takes the packet path's locks as capture.py does,
-# which runs on every kernel.)
+# kernels: 6.1.* 7.*
+# (not Debian's 6.12 kernels: their source is the debug kernels' of
+# make check-debug, where it runs on the preemptible one, with KASAN.)
 """Malformed and unusual packets.
 
 b injects hand-made frames into the veth with a packet socket; a has

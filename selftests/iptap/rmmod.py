@@ -1,5 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
+# kernels: 6.1.* 6.12.*-rt-amd64 7.*
+# (not Debian's preemptible 6.12: its unload paths are those of 6.1 and
+# 7.2; PREEMPT_RT's threaded softirqs and RCU are not.)
 """rmmod while devices, captures and traffic exist; then reload.
 
 Unloading must remove every device and hook at once, with listeners

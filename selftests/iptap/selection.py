@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-# kernels: 6.1.* 6.12.*+deb12-amd64 7.*
-# (the kernels other than PREEMPT_RT: a device's selectors are read in
-# the record path that capture.py and attribution.py take on every
-# kernel, PREEMPT_RT included.)
+# kernels: 6.1.* 7.*
+# (the oldest and newest kernels: a device's selectors are read in the
+# record path that attribution.py takes on every kernel, and their
+# cgroup and credential lookups are the same on 6.12.)
 """Selectors: devices that record only some processes' packets.
 
 Namespace a runs four UDP clients against an echo server in b, each from
