@@ -21,6 +21,8 @@ The binary must have been built on the host (make tools): the VM sees
 the host's files.
 """
 
+import collections
+import ipaddress
 import os
 import re
 import signal
@@ -424,6 +426,33 @@ t.ok(r.returncode == 0 and
      "-P -w FILE: tshark reads the process blocks of udp-server, "
      "fork-child and tcp-client", r.stdout[:300])
 
+def conversations(out):
+    """{(address, address): frames} of tshark's -z conv,ip and conv,ipv6
+    tables (each row: A <-> B, frames and bytes each way, then in all)."""
+    return {tuple(sorted(m.group(1, 2))): int(m.group(3))
+            for m in re.finditer(r"^(\S+)\s+<->\s+(\S+)\s+\d+\s+\S+\s+\S+"
+                                 r"\s+\d+\s+\S+\s+\S+\s+(\d+)\s", out, re.M)}
+
+
+# Statistics > Conversations: every packet of the file counted in its
+# IPv4 or IPv6 conversation, as the EPBs hold them.
+ng_conv = collections.Counter()
+for p in ng:
+    if p[3][0] >> 4 == 4:
+        a, b = p[3][12:16], p[3][16:20]
+    elif p[3][0] >> 4 == 6:
+        a, b = p[3][8:24], p[3][24:40]
+    else:
+        continue
+    ng_conv[tuple(sorted((str(ipaddress.ip_address(a)),
+                          str(ipaddress.ip_address(b)))))] += 1
+r = sh("tshark -r %s/cap.pcapng -q -z conv,ip -z conv,ipv6" % OUT,
+       check=False)
+t.ok(r.returncode == 0 and conversations(r.stdout) == ng_conv,
+     "-P -w FILE: tshark -z conv,ip and conv,ipv6 count each "
+     "conversation's packets as the file holds them",
+     (conversations(r.stdout), dict(ng_conv)))
+
 # Wireshark 4.6 (sid's tshark, in the sid build root make matrix made):
 # the process of each packet, as its Darwin fields give it, is the one
 # the PKTAP capture of the same traffic names (Debian 12's tshark
@@ -457,6 +486,11 @@ if r is not None:
          "capture's", (r.stderr[-300:], ws[:5], ng_procs[:5], ws_procs,
                        pk_procs))
     served = pk_procs.get((str(usrv_pid), "udp-server"), 0)
+    rc = sid_tshark(cap_ng, "-q -z conv,ip -z conv,ipv6")
+    t.ok(rc.returncode == 0 and conversations(rc.stdout) == ng_conv,
+         "-P -w FILE: Wireshark 4.6's -z conv,ip and conv,ipv6 count "
+         "each conversation's packets as the file holds them",
+         (rc.stderr[-300:], conversations(rc.stdout), dict(ng_conv)))
     t.ok(rf.returncode == 0 and served > 0 and
          rf.stdout.split() == [str(usrv_pid)] * served,
          "-P -w FILE: Wireshark 4.6's filter frame.darwin.process_info."
