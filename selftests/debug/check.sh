@@ -3,8 +3,8 @@
 #
 # check.sh [TEST...]: what "make check-debug" runs, after "make tools":
 # build (or take from the cache) the two debug kernels of kernel.sh, the
-# preemptible one (KASAN and lockdep) and its PREEMPT_RT flavour (lockdep,
-# no KASAN), build the module for each, and run in one boot of each, side
+# preemptible one and its PREEMPT_RT flavour (lockdep, KFENCE, UBSAN,
+# kmemleak...), build the module for each, and run in one boot of each, side
 # by side, on 2 vCPUs, the selftests of the kernel's code that each is
 # there for (STD_TESTS, RT_TESTS below; or the TESTs named, on both;
 # stress.py, when named, for IPTAP_STRESS_SECONDS (default 120) instead
@@ -13,7 +13,7 @@
 # does a leak found by the final kmemleak scan.
 # Ends with "selftests: N passed, N failed, N skipped".
 #
-# KASAN, lockdep and the other checks make the kernel several times
+# Lockdep and the other checks make the kernel several times
 # slower under QEMU's TCG than Debian's: each test may take up to
 # IPTAP_TEST_TIMEOUT seconds (default 1200).
 
@@ -23,23 +23,21 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 start=$(date +%s)
 
-# Each selftest of the kernel's code runs on the debug kernel whose
-# checks it needs most, or on neither: under TCG these kernels are 4 to
-# 10 times slower than Debian's (owners.py took 503 s on the PREEMPT_RT
-# one, attribution.py 506 s on the preemptible one), and CI affords about
-# 20 minutes of each, side by side, after make check.  The preemptible
-# kernel (KASAN) takes the tests of the packet and record path, where
-# skbs are copied, trimmed and parsed: hostile packets, defragmentation,
-# forwarding, NAT and tunnels, every header field, devices made and
-# refused (netlink parsing).  The PREEMPT_RT one takes those of locks
-# and contexts: the socket locks read in softirq, the owner table (its
-# limits, evictions and scan), whose sockets the probes note (with
-# preemption off there, their notes deferred), the probes' arming and
-# disarming by workers, and attribution.py's socket and owner lookups
-# (its records go through the record path capture.py checks under
-# KASAN).  The PREEMPT_RT one is built first (it builds in about half
-# the time) and its list is the longer.  Debian's 6.12 kernels, built
-# from the same source, do not run these tests in make check (their
+# Each selftest of the kernel's code runs on one debug kernel, or on
+# neither: under TCG these kernels are 4 to 10 times slower than
+# Debian's (owners.py took 503 s on the PREEMPT_RT one), and CI affords
+# about 20 minutes of each, side by side, after make check.  The
+# preemptible kernel takes the tests of the packet and record path, in
+# the contexts of a kernel that is not PREEMPT_RT (softirqs on interrupt
+# exit): hostile packets, defragmentation, forwarding, NAT and tunnels,
+# every header field, devices made and refused.  The PREEMPT_RT one
+# takes those of locks and contexts: the socket locks read in softirq,
+# the owner table (its limits, evictions and scan), whose sockets the
+# probes note (with preemption off there, their notes deferred), the
+# probes' arming and disarming by workers, and attribution.py's socket
+# and owner lookups of every kind of flow.  The PREEMPT_RT one is built
+# first, as its list is the longer.  Debian's 6.12 kernels, built from
+# the same source, do not run these tests in make check (their
 # "# kernels:" lines), but for attribution.py.  stress.py
 # fails on both debug kernels (its churn starved: README, "Debug
 # kernel"): not run unless named, until that is understood; mptcp.py

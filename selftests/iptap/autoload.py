@@ -1,5 +1,10 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
+# kernels: 6.1.* 7.*
+# (the oldest and newest kernels: its code runs in process context, or
+# takes the packet path's locks as attribution.py does, which runs on
+# every kernel; the version-dependent code (kmod/compat.h) it reaches
+# is the same on 6.12 as on one of these or on the debug kernels.)
 """Module autoloading is off: only an administrator loads iptap.
 
 With an rtnl alias, "ip link add ... type iptap" run by anyone with

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-# kernels: 6.1.* 6.12.*+deb12-amd64 7.*
-# (the kernels other than PREEMPT_RT: its code runs here in process
-# context only, or takes the packet path's locks as capture.py does,
-# which runs on every kernel.)
+# kernels: 6.1.* 7.*
+# (the oldest and newest kernels: its code runs in process context, or
+# takes the packet path's locks as attribution.py does, which runs on
+# every kernel; the version-dependent code (kmod/compat.h) it reaches
+# is the same on 6.12 as on one of these or on the debug kernels.)
 """tap_count, total_tap_count, dropped and the device statistics.
 
 tap_count follows the packet sockets bound to a device as they open and

@@ -1,5 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
+# kernels: 6.1.* 6.12.*-rt-amd64 7.*
+# (and Debian's PREEMPT_RT kernel, whose threaded softirqs and RCU
+# change its timing; not Debian's preemptible 6.12, whose code is that
+# of 6.1 and 7.2 here.)
 """MPTCP: the packets of a process's MPTCP socket are that process's.
 
 MPTCP carries a connection on subflows, TCP sockets that the kernel
