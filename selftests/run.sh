@@ -12,8 +12,9 @@
 # log between its begin and end markers reports a problem, or when the
 # guest dies or hangs before it ends.  A kernel report outside any test
 # (boot, shutdown) fails the pseudo-test "kernel-log" of that kernel.
-# Logs are kept in build/selftests/<release>/.  IPTAP_SMP (default 2)
-# and IPTAP_QEMU_OPTS choose the VM's CPUs and QEMU options;
+# Logs are kept in build/selftests/<release>/ (IPTAP_LOGS/<release>/ when
+# IPTAP_LOGS is set: two runs of one kernel side by side).  IPTAP_SMP
+# (default 2) and IPTAP_QEMU_OPTS choose the VM's CPUs and QEMU options;
 # IPTAP_TEST_TIMEOUT (default 300) bounds each test.  IPTAP_STRESS_SECONDS
 # and IPTAP_STRESS_RELOAD, when set, are passed to the tests in the guest
 # (stress.py's duration and module reloads), and so are IPTAP_SOCKETS
@@ -47,6 +48,7 @@ else
 fi
 
 test_timeout=${IPTAP_TEST_TIMEOUT:-300}
+logs=${IPTAP_LOGS:-$root/build/selftests}
 pass=0 fail=0 skip=0
 
 # Lines of LOG between the begin and end markers of test NAME (the
@@ -83,7 +85,7 @@ tests_for() {
 
 # boot REL: run the tests in a VM of kernel REL, logs in its folder.
 boot() {
-	local rel=$1 out=$root/build/selftests/$1 script tailer total_timeout vmopts own t
+	local rel=$1 out=$logs/$1 script tailer total_timeout vmopts own t
 	local mine=()
 
 	rm -rf "$out"
@@ -123,7 +125,7 @@ boot() {
 
 # report REL: one line per test of REL, and the counts.
 report() {
-	local rel=$1 out=$root/build/selftests/$1 vmrc t name rc why mine=()
+	local rel=$1 out=$logs/$1 vmrc t name rc why mine=()
 
 	vmrc=$(cat "$out/vm-exit-code" 2>/dev/null || echo 124)
 	mapfile -t mine <"$out/tests"

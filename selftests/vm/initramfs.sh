@@ -54,5 +54,5 @@ for path in "${order[@]}"; do
 done
 cp "$here/initramfs-init" "$tmp/init"
 chmod +x "$tmp/init"
-(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
-mv "$out.tmp" "$out"
+(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp.$$"
+mv "$out.tmp.$$" "$out"
