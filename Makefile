@@ -9,8 +9,8 @@
 #                      into build/kernels/, never installed) and build for each
 # make check           build for every kernel of the matrix, lint, and run
 #                      every selftest in the VMs
-# make check-debug     selftests of the kernel code on two debug kernels
-#                      (KASAN, lockdep, kmemleak...; PREEMPT_RT) built from
+# make check-debug     selftests of the kernel code on a debug kernel
+#                      (PREEMPT_RT, lockdep, KFENCE, kmemleak...) built from
 #                      linux-source-6.12 and selftests/debug/config
 # make demo [KERNEL=<release>]   build, boot, capture: iptap at work in
 #                      the VM, on the newest Debian 12 kernel by default
