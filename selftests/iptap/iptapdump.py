@@ -22,7 +22,6 @@ the host's files.
 """
 
 import collections
-import ipaddress
 import os
 import re
 import signal
@@ -32,8 +31,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import (ROOT, SID_ROOT, Tap, ToolRun, iptap_add, load_module,
-                      sh, sid_tshark, stop, veth_pair, workload)
+from iptaplib import (AF_DARWIN_INET, AF_DARWIN_INET6, ROOT, SID_ROOT, Tap,
+                      ToolRun, iptap_add, ip_summary, load_module, sh,
+                      sid_tshark, stop, veth_pair, workload)
 
 TOOL = os.path.join(ROOT, "tools", "iptapdump", "iptapdump")
 # Built with ASan and UBSan by "make -C tools/iptapdump check" (make check
@@ -426,6 +426,7 @@ t.ok(r.returncode == 0 and
      "-P -w FILE: tshark reads the process blocks of udp-server, "
      "fork-child and tcp-client", r.stdout[:300])
 
+
 def conversations(out):
     """{(address, address): frames} of tshark's -z conv,ip and conv,ipv6
     tables (each row: A <-> B, frames and bytes each way, then in all)."""
@@ -438,14 +439,10 @@ def conversations(out):
 # IPv4 or IPv6 conversation, as the EPBs hold them.
 ng_conv = collections.Counter()
 for p in ng:
-    if p[3][0] >> 4 == 4:
-        a, b = p[3][12:16], p[3][16:20]
-    elif p[3][0] >> 4 == 6:
-        a, b = p[3][8:24], p[3][24:40]
-    else:
-        continue
-    ng_conv[tuple(sorted((str(ipaddress.ip_address(a)),
-                          str(ipaddress.ip_address(b)))))] += 1
+    af = {4: AF_DARWIN_INET, 6: AF_DARWIN_INET6}.get(p[3][0] >> 4)
+    if af:
+        src, dst = ip_summary({"packet": p[3], "af": af})[:2]
+        ng_conv[tuple(sorted((src, dst)))] += 1
 r = sh("tshark -r %s/cap.pcapng -q -z conv,ip -z conv,ipv6" % OUT,
        check=False)
 t.ok(r.returncode == 0 and conversations(r.stdout) == ng_conv,
