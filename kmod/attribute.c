@@ -245,15 +245,23 @@ static void iptap_attribute_out(struct sk_buff *skb,
 	iptap_attr_from_owner(a, o);
 }
 
+/* Whether a packet is for this host, and what says so. */
+enum iptap_locality {
+	IPTAP_PASSING,		/* through the host, not to it */
+	IPTAP_LOCAL_ADDRESS,	/* to an address or a group (flows.c) */
+	IPTAP_LOCAL_OTHER,	/* by a route or a setting */
+};
+
 /*
  * Is @skb addressed to this host?  It may be passing through.  Linux takes
  * a packet for any of its addresses on whatever interface it comes in
  * (the weak host model), in the VRF of that interface.
  */
-static bool iptap_is_local(struct sk_buff *skb,
-			   const struct nf_hook_state *state)
+static enum iptap_locality iptap_locality(struct sk_buff *skb,
+					  const struct nf_hook_state *state)
 {
 	const struct net_device *in = state->in, *owner;
+	enum iptap_locality local = IPTAP_LOCAL_ADDRESS;
 	struct in_device *in_dev;
 	__be32 daddr;
 	u32 table;
@@ -261,18 +269,20 @@ static bool iptap_is_local(struct sk_buff *skb,
 	if (state->pf == NFPROTO_IPV6)
 		return ipv6_addr_is_multicast(&ipv6_hdr(skb)->daddr) ||
 		       ipv6_chk_addr(state->net, &ipv6_hdr(skb)->daddr,
-				     NULL, 0);
+				     NULL, 0) ? IPTAP_LOCAL_ADDRESS :
+						IPTAP_PASSING;
 
 	daddr = ip_hdr(skb)->daddr;
 	if (ipv4_is_multicast(daddr) || ipv4_is_lbcast(daddr))
-		return true;
+		return IPTAP_LOCAL_ADDRESS;
 	/* Martians, as the route lookup of a packet from outside sees them. */
 	if (ipv4_is_zeronet(daddr))
-		return false;
+		return IPTAP_PASSING;
 	if (ipv4_is_loopback(daddr) && !(in->flags & IFF_LOOPBACK)) {
 		in_dev = __in_dev_get_rcu(in);
 		if (!in_dev || !IN_DEV_NET_ROUTE_LOCALNET(in_dev, state->net))
-			return false;
+			return IPTAP_PASSING;
+		local = IPTAP_LOCAL_OTHER;	/* while the setting lasts */
 	}
 	/*
 	 * An address of an interface is found in a hash table; the routes
@@ -282,16 +292,22 @@ static bool iptap_is_local(struct sk_buff *skb,
 	table = l3mdev_fib_table(in);
 	owner = __ip_dev_find(state->net, daddr, false);
 	if (owner && l3mdev_fib_table(owner) == table)
-		return true;
+		return local;
 	/* The routes then: a directed broadcast, a VRF's local route. */
 	switch (inet_addr_type_table(state->net, daddr,
 				     table ?: RT_TABLE_LOCAL)) {
 	case RTN_LOCAL:
 	case RTN_BROADCAST:
-		return true;
+		return IPTAP_LOCAL_OTHER;
 	default:
-		return false;
+		return IPTAP_PASSING;
 	}
+}
+
+static bool iptap_is_local(struct sk_buff *skb,
+			   const struct nf_hook_state *state)
+{
+	return iptap_locality(skb, state) != IPTAP_PASSING;
 }
 
 static bool iptap_sock_bound_any(const struct sock *sk)
@@ -318,9 +334,15 @@ static void iptap_attribute_in(struct sk_buff *skb,
 			       struct iptap_owners *owners,
 			       struct iptap_attr *a)
 {
+	const struct iptap_owner *o;
 	const struct iptap_ping *ping;
+	struct iptap_flow_query q;
 	struct sock *found, *sk;
 	int id;
+
+	/* A UDP flow attributed before, unchanged since? */
+	if (iptap_flow_find(skb, state, owners, &q, a))
+		return;
 
 	/* Ping sockets have no exported lookup: match their identifier. */
 	id = iptap_echo_id(skb, state->pf, false);
@@ -355,13 +377,25 @@ static void iptap_attribute_in(struct sk_buff *skb,
 	if (!sk || (!iptap_sock_is_user_ip(sk) && !sk->sk_net_refcnt))
 		goto put;
 	/* A socket bound to any address also matches forwarded packets. */
-	if (iptap_sock_bound_any(sk) && !iptap_is_local(skb, state))
-		goto put;
+	if (iptap_sock_bound_any(sk)) {
+		switch (iptap_locality(skb, state)) {
+		case IPTAP_PASSING:
+			goto put;
+		case IPTAP_LOCAL_OTHER:
+			q.epoch = 0;	/* no notifier tells of a change */
+			break;
+		case IPTAP_LOCAL_ADDRESS:
+			break;
+		}
+	}
 	if (iptap_sock_is_user_ip(sk)) {
 		iptap_attr_sock(a, sk);
 		/* After the lookup: the socket may have just been bound. */
 		iptap_owners_settle(owners);
-		iptap_attr_from_owner(a, iptap_owner_of_sock(owners, sk));
+		o = iptap_owner_of_sock(owners, sk);
+		iptap_attr_from_owner(a, o);
+		if (o)
+			iptap_flow_remember(&q, sk, o);
 	} else if (iptap_is_subflow(sk)) {
 		iptap_attribute_subflow(sk, owners, false, a);
 	} else {

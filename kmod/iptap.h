@@ -97,6 +97,9 @@ struct iptap_attr {
 	struct cgroup *cgroup;	/* its cgroup v2, NULL without one */
 };
 
+/* The flows whose attribution is cached: groups of ports (flows.c). */
+#define IPTAP_FLOW_GENS	64
+
 /* Per network namespace state. */
 struct iptap_net {
 	struct net *net;
@@ -117,6 +120,8 @@ struct iptap_net {
 	unsigned int scan_done;		/* the last one done */
 	bool sweep;			/* a sweep is asked for */
 	struct ctl_table_header *sysctl;
+	/* Changes of the UDP sockets on each group of ports, counted. */
+	atomic_long_t flow_gen[IPTAP_FLOW_GENS];
 };
 
 extern unsigned int iptap_net_id;
@@ -204,6 +209,36 @@ int iptap_select_fill(struct sk_buff *skb, const struct iptap_select *sel);
 void iptap_attribute(struct sk_buff *skb, const struct nf_hook_state *state,
 		     struct iptap_attr *a);
 
+/* flows.c */
+struct iptap_flow_key {
+	u64 net;			/* the namespace's cookie */
+	struct in6_addr saddr, daddr;	/* IPv4: mapped */
+	int dif;
+	__be16 sport, dport;
+	u32 pf;
+	u32 pad;			/* zero */
+};
+
+/* A flow not in the cache, and what its entry needs from before lookup. */
+struct iptap_flow_query {
+	struct iptap_flow_key key;
+	unsigned long epoch;		/* 0: not to be cached */
+	unsigned long gen;
+};
+
+int iptap_flows_init(void);
+void iptap_flows_exit(void);
+void iptap_flows_arm(unsigned long missed);
+void iptap_flows_disarm(void);
+void iptap_flows_changed(struct net *net, u16 port);
+void iptap_flows_sock_changed(struct sock *sk);
+void iptap_flows_changed_all(struct net *net);
+bool iptap_flow_find(struct sk_buff *skb, const struct nf_hook_state *state,
+		     struct iptap_owners *owners, struct iptap_flow_query *q,
+		     struct iptap_attr *a);
+void iptap_flow_remember(const struct iptap_flow_query *q, struct sock *sk,
+			 const struct iptap_owner *o);
+
 /* owner.c */
 int iptap_owners_init(void);
 void iptap_owners_exit(void);
@@ -219,6 +254,7 @@ unsigned long iptap_owners_refused(const struct iptap_owners *owners);
 void iptap_proc_current(struct iptap_proc *p);
 const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 					      struct sock *sk);
+void iptap_owner_used(const struct iptap_owner *o);
 const struct iptap_ping *iptap_owner_of_ping(struct iptap_owners *owners,
 					     u8 family, u16 id);
 void iptap_owners_refuse(struct iptap_owners *owners);
@@ -273,6 +309,7 @@ void iptap_probes_sync(void);
 void iptap_probes_put(void);
 void iptap_probes_exit(void);
 unsigned long iptap_probes_missed(void);
+unsigned long iptap_flow_probes_missed(void);
 bool iptap_probes_missing(void);
 void iptap_probes_recording(void);
 

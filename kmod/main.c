@@ -64,13 +64,20 @@ static int __init iptap_init(void)
 	if (err)
 		goto err_wq;
 
-	err = rtnl_link_register(&iptap_link_ops);
+	/* Its notifiers count changes in the namespaces' state. */
+	err = iptap_flows_init();
 	if (err)
 		goto err_pernet;
+
+	err = rtnl_link_register(&iptap_link_ops);
+	if (err)
+		goto err_flows;
 	/* The sweeps visit every namespace's state: last. */
 	iptap_owners_gc_start();
 	return 0;
 
+err_flows:
+	iptap_flows_exit();
 err_pernet:
 	unregister_pernet_subsys(&iptap_net_ops);
 err_wq:
@@ -89,6 +96,7 @@ static void __exit iptap_exit(void)
 	/* The probes and the sweeps read per-namespace state: first. */
 	iptap_probes_exit();
 	iptap_owners_gc_stop();
+	iptap_flows_exit();
 	/* Each namespace's exit frees what its owner tables left. */
 	unregister_pernet_subsys(&iptap_net_ops);
 	destroy_workqueue(iptap_wq);

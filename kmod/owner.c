@@ -222,12 +222,12 @@ static bool iptap_owner_is(const struct iptap_owner *o,
 }
 
 /*
- * Record @last as the last user of the socket of @key and @creator as its
- * creator, replacing @old, the record found for @key.  Called under RCU;
- * never sleeps.  Concurrent notes of one socket (two threads using it)
- * leave one of them, either right.
+ * Record @last as the last user of @sk, whose key is @key, and @creator as
+ * its creator, replacing @old, the record found for @key.  Called under
+ * RCU; never sleeps.  Concurrent notes of one socket (two threads using
+ * it) leave one of them, either right.
  */
-static void iptap_owner_publish(struct iptap_owners *owners,
+static void iptap_owner_publish(struct iptap_owners *owners, struct sock *sk,
 				const struct iptap_owner_key *key,
 				struct iptap_owner *old,
 				const struct iptap_proc *last,
@@ -262,8 +262,11 @@ static void iptap_owner_publish(struct iptap_owners *owners,
 		iptap_owner_free_now(o);
 		goto uncount;
 	}
-	if (old)
+	if (old) {
+		/* Cached attribution may name @old: no more. */
+		iptap_flows_sock_changed(sk);
 		call_rcu(&old->rcu, iptap_owner_free_rcu);
+	}
 	return;
 
 uncount:
@@ -291,11 +294,16 @@ void iptap_owners_refuse(struct iptap_owners *owners)
 	iptap_dbg("a socket is refused an owner record\n");
 }
 
-/* Note that @o was used now, for the sweeps; cheap when done often. */
-static void iptap_owner_used(struct iptap_owner *o)
+/*
+ * Note that @o was used now, for the sweeps; cheap when done often.  The
+ * time of use is the one field of a published record that changes.
+ */
+void iptap_owner_used(const struct iptap_owner *o)
 {
-	if (time_after(jiffies, READ_ONCE(o->used) + HZ))
-		WRITE_ONCE(o->used, jiffies);
+	unsigned long *used = (unsigned long *)&o->used;
+
+	if (time_after(jiffies, READ_ONCE(*used) + HZ))
+		WRITE_ONCE(*used, jiffies);
 }
 
 /*
@@ -347,7 +355,7 @@ static void iptap_owner_note(struct sock *sk, const struct iptap_proc *p,
 	else if (in_probe && IS_ENABLED(CONFIG_PREEMPT_RT))
 		iptap_defer_note(owners->defer, owners, sk, p, created);
 	else
-		iptap_owner_publish(owners, &key, old, p,
+		iptap_owner_publish(owners, sk, &key, old, p,
 				    old && !created ? &old->creator : p);
 out:
 	rcu_read_unlock();
@@ -392,7 +400,7 @@ void iptap_owner_note_scanned(struct iptap_owners *owners, struct sock *sk,
 	if (o)
 		iptap_owner_used(o);
 	else
-		iptap_owner_publish(owners, &key, NULL, p, p);
+		iptap_owner_publish(owners, sk, &key, NULL, p, p);
 }
 
 /*
@@ -451,10 +459,15 @@ void iptap_owner_adopt(struct iptap_owners *owners, struct sock *ssk,
 
 	if (!old || old->last.tgid != o->last.tgid ||
 	    old->creator.tgid != o->creator.tgid)
-		iptap_owner_publish(owners, &key, old, &o->last, &o->creator);
+		iptap_owner_publish(owners, ssk, &key, old, &o->last,
+				    &o->creator);
 }
 
-/* The socket is being freed: its record can go at once. */
+/*
+ * The socket is being freed: its record can go at once.  No cached
+ * attribution names it: a UDP socket is unhashed before it is freed,
+ * which flows.c counts, and it is not found since.
+ */
 void iptap_owner_forget_sock(struct sock *sk)
 {
 	u64 cookie = iptap_sock_cookie(sk);
@@ -646,6 +659,8 @@ void iptap_owners_retire(struct iptap_net *in)
 	struct iptap_owners *owners;
 
 	owners = rcu_replace_pointer(in->owners, NULL, lockdep_rtnl_is_held());
+	/* Its records are freed after RCU: cached attribution is stale. */
+	iptap_flows_changed_all(in->net);
 	llist_add(&owners->dying, &in->dying);
 	queue_work(iptap_wq, &in->owners_work);
 }
@@ -683,8 +698,9 @@ static void iptap_owners_sweep(struct iptap_net *in,
 			       struct iptap_owners *owners)
 {
 	struct rhashtable_iter iter;
-	struct iptap_owner *o;
+	struct iptap_owner *o, *g, *tmp;
 	unsigned int n;
+	LIST_HEAD(gone);
 
 	rhashtable_walk_enter(&owners->table, &iter);
 	do {
@@ -703,7 +719,14 @@ static void iptap_owners_sweep(struct iptap_net *in,
 						   iptap_owner_params))
 				continue;
 			atomic_dec(&owners->sockets);
-			call_rcu(&o->rcu, iptap_owner_free_rcu);
+			list_add(&o->ping, &gone);	/* unused by sockets */
+		}
+		/* Cached attribution may name them: no more, then free. */
+		if (!list_empty(&gone))
+			iptap_flows_changed_all(in->net);
+		list_for_each_entry_safe(g, tmp, &gone, ping) {
+			list_del(&g->ping);
+			call_rcu(&g->rcu, iptap_owner_free_rcu);
 		}
 		rhashtable_walk_stop(&iter);
 		cond_resched();

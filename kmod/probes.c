@@ -43,6 +43,7 @@
 #include <linux/sched.h>
 #include <linux/tracepoint.h>
 #include <linux/workqueue.h>
+#include <net/inet_sock.h>
 #include <net/mptcp.h>
 #include <net/sock.h>
 
@@ -166,6 +167,84 @@ static struct kprobe iptap_kprobes[] = {
 	  .pre_handler = iptap_sock_destruct },
 };
 
+/* A UDP socket whose port's sockets a function is changing. */
+struct iptap_udp_change {
+	struct sock *sk;
+	u16 port;		/* before the change */
+};
+
+static void iptap_udp_change_begin(struct kretprobe_instance *ri,
+				   struct sock *sk)
+{
+	struct iptap_udp_change *c = (void *)ri->data;
+
+	c->sk = sk;
+	c->port = READ_ONCE(inet_sk(sk)->inet_num);
+}
+
+/* udp_lib_{get_port,unhash,rehash}(sk, ...), __udp_disconnect(sk, flags) */
+static int iptap_udp_table_entry(struct kretprobe_instance *ri,
+				 struct pt_regs *regs)
+{
+	iptap_udp_change_begin(ri, (void *)regs_get_kernel_argument(regs, 0));
+	return 0;
+}
+
+/* inet_dgram_connect(sock, ...): connect() */
+static int iptap_udp_connect_entry(struct kretprobe_instance *ri,
+				   struct pt_regs *regs)
+{
+	struct socket *sock = (void *)regs_get_kernel_argument(regs, 0);
+
+	iptap_udp_change_begin(ri, sock->sk);
+	return 0;
+}
+
+/*
+ * The change is done, in every namespace (flows.c may cache a flow of
+ * one as soon as it has a device): the ports it left and took.
+ */
+static int iptap_udp_change_done(struct kretprobe_instance *ri,
+				 struct pt_regs *regs)
+{
+	const struct iptap_udp_change *c = (void *)ri->data;
+	u16 port = READ_ONCE(inet_sk(c->sk)->inet_num);
+
+	iptap_flows_changed(sock_net(c->sk), c->port);
+	if (port != c->port)
+		iptap_flows_changed(sock_net(c->sk), port);
+	return 0;
+}
+
+#define IPTAP_UDP_CHANGE_PROBE(sym, entry)			\
+	{							\
+		.kp.symbol_name	= sym,				\
+		.entry_handler	= entry,			\
+		.handler	= iptap_udp_change_done,	\
+		.data_size	= sizeof(struct iptap_udp_change), \
+		.maxactive	= 64,				\
+	}
+
+/*
+ * Whatever makes a UDP lookup find another socket: bind() and the
+ * automatic binding of a first send (udp_lib_get_port), close()
+ * (udp_lib_unhash), a new local address or device (udp_lib_rehash),
+ * connect() (inet_dgram_connect: a connected socket takes only its
+ * peer's datagrams), its undoing by connect(AF_UNSPEC) or by a socket
+ * destroy request (__udp_disconnect, which 7.x kernels have unhash
+ * without calling udp_lib_unhash).  For flows.c.
+ */
+static struct kretprobe iptap_udp_probes[] = {
+	IPTAP_UDP_CHANGE_PROBE("udp_lib_get_port", iptap_udp_table_entry),
+	IPTAP_UDP_CHANGE_PROBE("udp_lib_unhash", iptap_udp_table_entry),
+	IPTAP_UDP_CHANGE_PROBE("udp_lib_rehash", iptap_udp_table_entry),
+	IPTAP_UDP_CHANGE_PROBE("inet_dgram_connect", iptap_udp_connect_entry),
+	IPTAP_UDP_CHANGE_PROBE("__udp_disconnect", iptap_udp_table_entry),
+};
+
+static struct kretprobe *iptap_udp_probe_ptrs[ARRAY_SIZE(iptap_udp_probes)];
+static bool iptap_udp_probes_armed;
+
 static struct kprobe iptap_recv_probe = {
 	.symbol_name	= "security_socket_recvmsg",
 	.pre_handler	= iptap_socket_use,
@@ -288,6 +367,53 @@ void iptap_probes_recording(void)
 		schedule_work(&iptap_recv_arm_work);
 }
 
+/* Called with iptap_probes_lock held.  Without them, nothing is cached. */
+static void iptap_udp_probes_arm(void)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(iptap_udp_probes); i++) {
+		iptap_kprobe_reset(&iptap_udp_probes[i].kp);
+		iptap_udp_probe_ptrs[i] = &iptap_udp_probes[i];
+	}
+	err = register_kretprobes(iptap_udp_probe_ptrs,
+				  ARRAY_SIZE(iptap_udp_probes));
+	if (err) {
+		pr_warn_once("iptap: UDP socket probes not armed (%d): no flow is cached\n",
+			     err);
+		return;
+	}
+	iptap_udp_probes_armed = true;
+	iptap_flows_arm(iptap_flow_probes_missed());
+}
+
+/* Called with iptap_probes_lock held. */
+static void iptap_udp_probes_disarm(void)
+{
+	if (!iptap_udp_probes_armed)
+		return;
+	iptap_flows_disarm();
+	unregister_kretprobes(iptap_udp_probe_ptrs,
+			      ARRAY_SIZE(iptap_udp_probes));
+	iptap_udp_probes_armed = false;
+}
+
+/*
+ * Calls of the UDP probes that ran no handler: their changes went
+ * uncounted.  Read for every cached packet.
+ */
+unsigned long iptap_flow_probes_missed(void)
+{
+	unsigned long missed = 0;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(iptap_udp_probes); i++)
+		missed += READ_ONCE(iptap_udp_probes[i].nmissed) +
+			  READ_ONCE(iptap_udp_probes[i].kp.nmissed);
+	return missed;
+}
+
 /* Called with iptap_probes_lock held. */
 static int iptap_probes_arm(void)
 {
@@ -307,6 +433,7 @@ static int iptap_probes_arm(void)
 		unregister_kprobes(iptap_kprobe_ptrs, ARRAY_SIZE(iptap_kprobes));
 		return err;
 	}
+	iptap_udp_probes_arm();
 	WRITE_ONCE(iptap_probes_armed, true);
 	WRITE_ONCE(iptap_recv_failed, false);
 	iptap_dbg("event probes armed\n");
@@ -317,6 +444,7 @@ static int iptap_probes_arm(void)
 static void iptap_probes_disarm(void)
 {
 	iptap_recv_disarm();
+	iptap_udp_probes_disarm();
 	unregister_kretprobe(&iptap_clone_probe);
 	unregister_kprobes(iptap_kprobe_ptrs, ARRAY_SIZE(iptap_kprobes));
 	WRITE_ONCE(iptap_probes_armed, false);

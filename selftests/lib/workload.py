@@ -34,6 +34,16 @@ Each role names itself (prctl PR_SET_NAME: the process's comm), prints
   udp-many PORT N [ADDR...]        bind N UDP sockets (IPv4) to ports PORT,
                                    PORT+1, ... of each ADDR in turn (default
                                    any address); receive only, until killed
+  udp-flow FAMILY ADDR PORT        a UDP socket bound to ADDR PORT (PORT 0:
+                                   unbound until a connect); reads whatever
+                                   comes, and obeys commands on stdin, one a
+                                   line, each answered with a line: count
+                                   (datagrams read), port, connect HOST PORT,
+                                   disconnect (AF_UNSPEC), device DEV (""
+                                   unbinds: SO_BINDTODEVICE), pause, resume
+                                   (reading), child-send HOST PORT (a child,
+                                   "udp-flow-child", sends a datagram on the
+                                   socket and exits: answers its pid)
   udp-orphan PORT                  a second thread binds a UDP socket to
                                    PORT and receives only; then the main
                                    thread exits, alone (SYS_exit), leaving
@@ -50,6 +60,7 @@ Each role names itself (prctl PR_SET_NAME: the process's comm), prints
 import ctypes
 import os
 import resource
+import select
 import socket
 import struct
 import subprocess
@@ -101,6 +112,53 @@ def many(args):
     port, n, addrs = int(args[0]), int(args[1]), args[2:] or [""]
     per = -(-n // len(addrs))
     return [(addrs[i // per], port + i % per) for i in range(n)]
+
+
+def udp_flow(args):
+    """The udp-flow role."""
+    name("udp-flow")
+    s = socket.socket(fam(args[0]), socket.SOCK_DGRAM)
+    if args[2] != "0":
+        s.bind((args[1], int(args[2])))
+    say("READY", os.getpid())
+    got, reading = 0, True
+    while True:
+        r, _, _ = select.select([sys.stdin] + [s] * reading, [], [])
+        if s in r:
+            try:
+                s.recv(65536)
+                got += 1
+            except OSError:         # destroyed (ss -K): nothing to read
+                reading = False
+            continue
+        cmd = sys.stdin.readline().split()
+        if not cmd:
+            return
+        answer = "ok"
+        if cmd[0] == "count":
+            answer = got
+        elif cmd[0] == "port":
+            answer = s.getsockname()[1]
+        elif cmd[0] == "connect":
+            s.connect((cmd[1], int(cmd[2])))
+        elif cmd[0] == "disconnect":
+            unspec = struct.pack("=H14x", socket.AF_UNSPEC)
+            if _libc.connect(s.fileno(), unspec, len(unspec)):
+                answer = "error %d" % ctypes.get_errno()
+        elif cmd[0] == "device":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
+                         (cmd[1:] or [""])[0].encode())
+        elif cmd[0] in ("pause", "resume"):
+            reading = cmd[0] == "resume"
+        elif cmd[0] == "child-send":
+            pid = os.fork()
+            if not pid:
+                name("udp-flow-child")
+                s.sendto(b"child", (cmd[1], int(cmd[2])))
+                os._exit(0)
+            os.waitpid(pid, 0)
+            answer = pid
+        say(answer)
 
 
 def main(role, args):
@@ -234,6 +292,8 @@ def main(role, args):
         say("READY", os.getpid())
         while True:
             time.sleep(60)
+    elif role == "udp-flow":
+        udp_flow(args)
     elif role == "udp-orphan":
         name("udp-orphan")
         bound = threading.Event()

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A cache of in-record attribution, by UDP flow.
+ *
+ * An incoming datagram is attributed by looking up the socket that will
+ * receive it (attribute.c), the walk of a UDP hash chain that the stack
+ * makes once more to deliver it: its cost grows with the sockets bound
+ * on the host, as the chains get longer.  A flow seen before needs no
+ * lookup: each CPU remembers, for its last flows, the socket's owner
+ * record, uid and cgroup, and reuses them while nothing that could
+ * change the answer has happened since.
+ *
+ * What could change it, and how we learn of it:
+ *  - a UDP socket bound, unbound, moved (rehashed) or connected: probes
+ *    on the functions that do it (probes.c) count a change of its port,
+ *    after the fact, in a generation per group of ports of the
+ *    namespace.  An entry is valid while the generation of its port is
+ *    the one read before its lookup;
+ *  - the owner record replaced or dropped (owner.c): a change of the
+ *    socket's port, counted before the old record is freed after RCU;
+ *  - the addresses and the VRFs that make a destination local for a
+ *    socket bound to any address: address and device notifiers count a
+ *    change of every port of the namespace;
+ *  - a BPF sk_lookup program, which may pick another socket any time:
+ *    none may be attached to the namespace, at lookup and at each hit;
+ *  - the probes themselves: entries are only made and used while they
+ *    are armed and have missed no call since, so that no change goes
+ *    uncounted.
+ * Sockets that share their port (SO_REUSEADDR, SO_REUSEPORT), TCP (whose
+ * lookup does not grow with the sockets), ICMP, fragments, IPv6
+ * extension headers and packets through a VRF are looked up every time.
+ */
+
+#include <linux/inetdevice.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/jhash.h>
+#include <linux/netdevice.h>
+#include <linux/percpu.h>
+#include <linux/udp.h>
+#include <net/addrconf.h>
+#include <net/inet_sock.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+
+#include "iptap.h"
+
+#define IPTAP_FLOW_SLOTS	256	/* per CPU */
+
+struct iptap_flow {
+	struct iptap_flow_key key;
+	unsigned long epoch;		/* of the probes, when made */
+	unsigned long gen;		/* of the port's group, before lookup */
+	const struct iptap_owner *owner; /* freed after RCU, gen changed first */
+	kuid_t uid;
+	struct cgroup *cgroup;		/* held by the socket */
+};
+
+struct iptap_flow_table {
+	struct iptap_flow slot[IPTAP_FLOW_SLOTS];
+};
+
+static struct iptap_flow_table __percpu *iptap_flows;
+static u32 iptap_flow_seed __read_mostly;
+
+/*
+ * Odd while the probes that count changes are armed: it changes when
+ * they are armed and before they are disarmed.
+ */
+static atomic_long_t iptap_flows_epoch;
+/* Their missed calls when they were armed. */
+static unsigned long iptap_flows_missed;
+
+static atomic_long_t *iptap_flow_gen(struct net *net, u16 port)
+{
+	return &iptap_net(net)->flow_gen[port % IPTAP_FLOW_GENS];
+}
+
+/* A change of the sockets on @port of @net is done: count it. */
+void iptap_flows_changed(struct net *net, u16 port)
+{
+	smp_mb__before_atomic();	/* the change, then its count */
+	atomic_long_inc(iptap_flow_gen(net, port));
+}
+
+/* What is known of @sk changes: its port's entries may be wrong now. */
+void iptap_flows_sock_changed(struct sock *sk)
+{
+	iptap_flows_changed(sock_net(sk), READ_ONCE(inet_sk(sk)->inet_num));
+}
+
+/* Every entry of @net may be wrong now. */
+void iptap_flows_changed_all(struct net *net)
+{
+	struct iptap_net *in = iptap_net(net);
+	unsigned int i;
+
+	smp_mb__before_atomic();
+	for (i = 0; i < IPTAP_FLOW_GENS; i++)
+		atomic_long_inc(&in->flow_gen[i]);
+}
+
+/* The probes are armed: entries can be made. */
+void iptap_flows_arm(unsigned long missed)
+{
+	iptap_flows_missed = missed;
+	atomic_long_inc_return(&iptap_flows_epoch);	/* odd; ordered */
+}
+
+/* The probes are about to go: every entry is invalid from now on. */
+void iptap_flows_disarm(void)
+{
+	atomic_long_inc_return(&iptap_flows_epoch);
+}
+
+/* The epoch entries are made in and valid for, or 0 for none. */
+static unsigned long iptap_flows_valid_epoch(const struct net *net)
+{
+	unsigned long epoch = atomic_long_read(&iptap_flows_epoch);
+
+	if (!(epoch & 1) || iptap_flow_probes_missed() != iptap_flows_missed)
+		return 0;
+#ifdef CONFIG_BPF_SYSCALL
+	if (rcu_access_pointer(net->bpf.run_array[NETNS_BPF_SK_LOOKUP]))
+		return 0;
+#endif
+	return epoch;
+}
+
+/* The flow of @skb, if it is a UDP datagram in one piece.  Zeroes @key. */
+static bool iptap_flow_key(struct sk_buff *skb,
+			   const struct nf_hook_state *state,
+			   struct iptap_flow_key *key)
+{
+	const struct udphdr *uh;
+	struct udphdr _uh;
+	unsigned int off;
+	int sdif;
+
+	memset(key, 0, sizeof(*key));
+	if (state->pf == NFPROTO_IPV4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		if (iph->protocol != IPPROTO_UDP || ip_is_fragment(iph))
+			return false;
+		ipv6_addr_set_v4mapped(iph->saddr, &key->saddr);
+		ipv6_addr_set_v4mapped(iph->daddr, &key->daddr);
+		sdif = inet_sdif(skb);
+		off = skb_network_offset(skb) + iph->ihl * 4;
+	} else {
+		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+
+		if (ip6h->nexthdr != IPPROTO_UDP)
+			return false;
+		key->saddr = ip6h->saddr;
+		key->daddr = ip6h->daddr;
+		sdif = inet6_sdif(skb);
+		off = skb_network_offset(skb) + sizeof(*ip6h);
+	}
+	/* Through a VRF, a socket's match depends on a setting too. */
+	if (sdif)
+		return false;
+	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
+	if (!uh)
+		return false;
+	key->net = state->net->net_cookie;
+	key->sport = uh->source;
+	key->dport = uh->dest;
+	key->pf = state->pf;
+	key->dif = state->in->ifindex;
+	return true;
+}
+
+static struct iptap_flow *iptap_flow_slot(const struct iptap_flow_key *key)
+{
+	u32 hash = jhash_3words(key->saddr.s6_addr32[3],
+				key->daddr.s6_addr32[3] ^ key->dif,
+				(u32)key->sport << 16 | key->dport,
+				iptap_flow_seed ^ (u32)key->net);
+
+	return &this_cpu_ptr(iptap_flows)->slot[hash % IPTAP_FLOW_SLOTS];
+}
+
+/*
+ * Attribute @skb, an incoming packet, from the cache; false if it is not
+ * there.  @q is then what iptap_flow_remember() needs to add it, taken
+ * before the lookup.  Called under RCU.
+ */
+bool iptap_flow_find(struct sk_buff *skb, const struct nf_hook_state *state,
+		     struct iptap_owners *owners, struct iptap_flow_query *q,
+		     struct iptap_attr *a)
+{
+	const struct iptap_flow *f;
+
+	q->epoch = 0;
+	/* The per-CPU entries are only touched with BH disabled. */
+	if (!in_softirq() || !iptap_flow_key(skb, state, &q->key))
+		return false;
+	/* The owners noted before the packet may replace a record. */
+	iptap_owners_settle(owners);
+	q->epoch = iptap_flows_valid_epoch(state->net);
+	if (!q->epoch)
+		return false;
+	q->gen = atomic_long_read(iptap_flow_gen(state->net,
+						 ntohs(q->key.dport)));
+	smp_rmb();	/* the count of changes, then the lookup's tables */
+
+	f = iptap_flow_slot(&q->key);
+	if (f->epoch != q->epoch || f->gen != q->gen ||
+	    memcmp(&f->key, &q->key, sizeof(q->key)))
+		return false;
+	iptap_owner_used(f->owner);
+	a->last = &f->owner->last;
+	a->creator = &f->owner->creator;
+	a->has_sk = true;
+	a->uid = f->uid;
+	a->cgroup = f->cgroup;
+	return true;
+}
+
+/*
+ * The lookup after iptap_flow_find() found @sk, a process's, and its
+ * record @o: remember them for the flow, if its answer can be reused.
+ */
+void iptap_flow_remember(const struct iptap_flow_query *q, struct sock *sk,
+			 const struct iptap_owner *o)
+{
+	struct iptap_flow *f;
+
+	if (!q->epoch || sk->sk_protocol != IPPROTO_UDP)
+		return;
+	/*
+	 * A socket that shares its port with others may lose its flows to
+	 * them without any of the changes counted: a tie goes to the last
+	 * socket to receive on this CPU, a reuseport group to its program.
+	 * Alone on its address and port (which bind() then keeps others
+	 * from), it is the only one that can be found.
+	 */
+	if (sk->sk_reuse || sk->sk_reuseport)
+		return;
+	f = iptap_flow_slot(&q->key);
+	f->key = q->key;
+	f->epoch = q->epoch;
+	f->gen = q->gen;
+	f->owner = o;
+	f->uid = READ_ONCE(sk->sk_uid);
+	f->cgroup = iptap_sock_cgroup(sk);
+}
+
+/*
+ * Addresses and devices decide which destinations are local, and through
+ * which VRF: a change of any may change an entry.
+ */
+static int iptap_flows_netdev_event(struct notifier_block *nb,
+				    unsigned long event, void *ptr)
+{
+	iptap_flows_changed_all(dev_net(netdev_notifier_info_to_dev(ptr)));
+	return NOTIFY_DONE;
+}
+
+static int iptap_flows_inetaddr_event(struct notifier_block *nb,
+				      unsigned long event, void *ptr)
+{
+	const struct in_ifaddr *ifa = ptr;
+
+	iptap_flows_changed_all(dev_net(ifa->ifa_dev->dev));
+	return NOTIFY_DONE;
+}
+
+static int iptap_flows_inet6addr_event(struct notifier_block *nb,
+				       unsigned long event, void *ptr)
+{
+	const struct inet6_ifaddr *ifa = ptr;
+
+	iptap_flows_changed_all(dev_net(ifa->idev->dev));
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block iptap_flows_netdev_nb = {
+	.notifier_call = iptap_flows_netdev_event,
+};
+
+static struct notifier_block iptap_flows_inetaddr_nb = {
+	.notifier_call = iptap_flows_inetaddr_event,
+};
+
+static struct notifier_block iptap_flows_inet6addr_nb = {
+	.notifier_call = iptap_flows_inet6addr_event,
+};
+
+int __init iptap_flows_init(void)
+{
+	int err;
+
+	iptap_flows = alloc_percpu(struct iptap_flow_table);
+	if (!iptap_flows)
+		return -ENOMEM;
+	iptap_flow_seed = get_random_u32();
+	err = register_netdevice_notifier(&iptap_flows_netdev_nb);
+	if (err)
+		goto err_free;
+	err = register_inetaddr_notifier(&iptap_flows_inetaddr_nb);
+	if (err)
+		goto err_netdev;
+	err = register_inet6addr_notifier(&iptap_flows_inet6addr_nb);
+	if (err)
+		goto err_inetaddr;
+	return 0;
+
+err_inetaddr:
+	unregister_inetaddr_notifier(&iptap_flows_inetaddr_nb);
+err_netdev:
+	unregister_netdevice_notifier(&iptap_flows_netdev_nb);
+err_free:
+	free_percpu(iptap_flows);
+	return err;
+}
+
+/* After the hooks and the probes are gone. */
+void iptap_flows_exit(void)
+{
+	unregister_inet6addr_notifier(&iptap_flows_inet6addr_nb);
+	unregister_inetaddr_notifier(&iptap_flows_inetaddr_nb);
+	unregister_netdevice_notifier(&iptap_flows_netdev_nb);
+	free_percpu(iptap_flows);
+}
