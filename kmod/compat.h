@@ -13,6 +13,7 @@
 #include <net/addrconf.h>
 #include <net/net_namespace.h>
 #include <net/rtnetlink.h>
+#include <net/udp.h>
 
 /* UDP-Lite left the kernel in 7.1 (no macro tells). */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(7, 1, 0)
@@ -75,6 +76,19 @@ static inline void iptap_no_addrconf(struct net_device *dev)
 
 	if (idev)
 		WRITE_ONCE(idev->cnf.disable_ipv6, 1);
+#endif
+}
+
+/*
+ * The UDP sockets of @net: 6.2 let a namespace have a table of its own
+ * (no macro tells); before, every namespace's are in the global one.
+ */
+static inline struct udp_table *iptap_udp_table(const struct net *net)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+	return net->ipv4.udp_table;
+#else
+	return &udp_table;
 #endif
 }
 

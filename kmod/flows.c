@@ -26,9 +26,9 @@
  *  - the probes themselves: entries are only made and used while they
  *    are armed and have missed no call since, so that no change goes
  *    uncounted.
- * Sockets that share their port (SO_REUSEADDR, SO_REUSEPORT), TCP (whose
- * lookup does not grow with the sockets), ICMP, fragments, IPv6
- * extension headers and packets through a VRF are looked up every time.
+ * Flows of sockets that share their port with others, TCP (whose lookup
+ * does not grow with the sockets), ICMP, fragments, IPv6 extension
+ * headers and packets through a VRF are looked up every time.
  */
 
 #include <linux/inetdevice.h>
@@ -42,7 +42,9 @@
 #include <net/inet_sock.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
+#include <net/udp.h>
 
+#include "compat.h"
 #include "iptap.h"
 
 #define IPTAP_FLOW_SLOTS	256	/* per CPU */
@@ -219,6 +221,29 @@ bool iptap_flow_find(struct sk_buff *skb, const struct nf_hook_state *state,
 }
 
 /*
+ * Is @sk, a hashed UDP socket, the only one on its port in its namespace?
+ * Others may take some of its flows, in ways no probe sees: a tie goes to
+ * the last socket to receive on this CPU, a reuseport group has its
+ * program.  Alone, it keeps them until another binds the port, which
+ * udp_lib_get_port()'s probe counts.  Called under RCU, after the lookup:
+ * one bound before the count read then is on the chain.
+ */
+static bool iptap_udp_port_alone(struct sock *sk)
+{
+	struct net *net = sock_net(sk);
+	u16 port = udp_sk(sk)->udp_port_hash;
+	struct udp_hslot *hslot = udp_hashslot(iptap_udp_table(net), net,
+					       port);
+	struct sock *other;
+
+	sk_for_each_rcu(other, &hslot->head)
+		if (other != sk && net_eq(sock_net(other), net) &&
+		    udp_sk(other)->udp_port_hash == port)
+			return false;
+	return true;
+}
+
+/*
  * The lookup after iptap_flow_find() found @sk, a process's, and its
  * record @o: remember them for the flow, if its answer can be reused.
  */
@@ -227,16 +252,8 @@ void iptap_flow_remember(const struct iptap_flow_query *q, struct sock *sk,
 {
 	struct iptap_flow *f;
 
-	if (!q->epoch || sk->sk_protocol != IPPROTO_UDP)
-		return;
-	/*
-	 * A socket that shares its port with others may lose its flows to
-	 * them without any of the changes counted: a tie goes to the last
-	 * socket to receive on this CPU, a reuseport group to its program.
-	 * Alone on its address and port (which bind() then keeps others
-	 * from), it is the only one that can be found.
-	 */
-	if (sk->sk_reuse || sk->sk_reuseport)
+	if (!q->epoch || sk->sk_protocol != IPPROTO_UDP ||
+	    !iptap_udp_port_alone(sk))
 		return;
 	f = iptap_flow_slot(&q->key);
 	f->key = q->key;

@@ -16,13 +16,16 @@ them:
  2. it closes and another process binds the port;
  3. a child sends on the socket: its last user, until the parent reads
     again;
- 4. the socket connects to another peer (none), then disconnects;
+ 4. a socket bound to the address connects to another peer (none), then
+    disconnects;
  5. it is bound to another device (none), then to none again;
  6. the address goes (the datagrams are not for this host: none), and
     comes back;
- 7. a socket connected from a port the kernel chose is destroyed with
+ 7. the socket allows its port to be shared (SO_REUSEADDR, which no probe
+    sees), and another, bound to the address itself, takes the flow;
+ 8. a socket connected from a port the kernel chose is destroyed with
     ss -K (none);
- 8. over IPv6, steps 1 and 2.
+ 9. over IPv6, steps 1 and 2.
 """
 
 import os
@@ -50,10 +53,10 @@ cap = Capture("iptap0", ns="a")
 class Flow:
     """A udp-flow process in a, driven over its stdin."""
 
-    def __init__(self, family, addr, port):
+    def __init__(self, family, addr, port, *opts):
         self.p = subprocess.Popen(
             ["ip", "netns", "exec", "a", "python3", WL, "udp-flow", family,
-             addr, str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+             addr, str(port)] + list(opts), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             text=True, start_new_session=True)
         words = self.p.stdout.readline().split()
         self.pid = int(words[1])
@@ -69,8 +72,9 @@ class Flow:
 
 
 def send(dst, port, n):
-    """n datagrams from b's port SPORT to dst, port."""
-    sh("python3 -c 'import socket, sys\n"
+    """n datagrams from b's port SPORT to dst, port, all sent from CPU 0,
+    whose softirq then gets them: the cache is per CPU."""
+    sh("taskset -c 0 python3 -c 'import socket, sys\n"
        "s = socket.socket(socket.AF_INET6 if \":\" in sys.argv[1] else "
        "socket.AF_INET, socket.SOCK_DGRAM)\n"
        "s.bind((\"\", %d))\n"
@@ -151,10 +155,14 @@ for fam, dst, fn in (("4", "10.0.0.1", "udp4_lib_lookup"),
     b.do("count")       # answered once the queued datagrams are read
     step("the parent is the socket's last user again", dst, port, 20, b.pid)
 
-    b.do("connect", "10.0.0.2", 7)
-    step("the socket connected to another peer", dst, port, 20, -1)
-    b.do("disconnect")
-    step("the socket disconnected", dst, port, 20, b.pid)
+    # Bound to the address itself, connect() moves nothing in the table.
+    e = Flow(fam, dst, port + 1)
+    step("a socket bound to the address", dst, port + 1, 20, e.pid)
+    e.do("connect", "10.0.0.2", 7)
+    step("the socket connected to another peer", dst, port + 1, 20, -1)
+    e.do("disconnect")
+    step("the socket disconnected", dst, port + 1, 20, e.pid)
+    e.close()
 
     b.do("device", "lo")
     step("the socket bound to another device", dst, port, 20, -1)
@@ -165,6 +173,12 @@ for fam, dst, fn in (("4", "10.0.0.1", "udp4_lib_lookup"),
     step("the address gone", dst, port, 20, -1)
     sh("ip -n a addr add 10.0.0.1/24 dev va1")
     step("the address back", dst, port, 20, b.pid)
+
+    b.do("reuse")
+    d = Flow(fam, dst, port, "reuse")
+    step("a socket bound to the address itself shares the port", dst, port,
+         20, d.pid)
+    d.close()
     b.close()
 
     c = Flow("4", "0.0.0.0", 0)

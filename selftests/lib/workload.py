@@ -34,11 +34,13 @@ Each role names itself (prctl PR_SET_NAME: the process's comm), prints
   udp-many PORT N [ADDR...]        bind N UDP sockets (IPv4) to ports PORT,
                                    PORT+1, ... of each ADDR in turn (default
                                    any address); receive only, until killed
-  udp-flow FAMILY ADDR PORT        a UDP socket bound to ADDR PORT (PORT 0:
-                                   unbound until a connect); reads whatever
+  udp-flow FAMILY ADDR PORT [reuse]  a UDP socket bound to ADDR PORT (PORT
+                                   0: unbound until a connect; with reuse,
+                                   SO_REUSEADDR first); reads whatever
                                    comes, and obeys commands on stdin, one a
                                    line, each answered with a line: count
-                                   (datagrams read), port, connect HOST PORT,
+                                   (datagrams read), port, reuse (sets
+                                   SO_REUSEADDR), connect HOST PORT,
                                    disconnect (AF_UNSPEC), device DEV (""
                                    unbinds: SO_BINDTODEVICE), pause, resume
                                    (reading), child-send HOST PORT (a child,
@@ -118,6 +120,8 @@ def udp_flow(args):
     """The udp-flow role."""
     name("udp-flow")
     s = socket.socket(fam(args[0]), socket.SOCK_DGRAM)
+    if args[3:] == ["reuse"]:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if args[2] != "0":
         s.bind((args[1], int(args[2])))
     say("READY", os.getpid())
@@ -139,6 +143,8 @@ def udp_flow(args):
             answer = got
         elif cmd[0] == "port":
             answer = s.getsockname()[1]
+        elif cmd[0] == "reuse":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         elif cmd[0] == "connect":
             s.connect((cmd[1], int(cmd[2])))
         elif cmd[0] == "disconnect":
