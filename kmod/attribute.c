@@ -253,6 +253,21 @@ enum iptap_locality {
 };
 
 /*
+ * An optimistic address (RFC 4429) is the host's during its duplicate
+ * address detection, and no notifier tells when that fails.
+ */
+static enum iptap_locality iptap_locality6(struct net *net,
+					   const struct in6_addr *daddr)
+{
+	if (ipv6_addr_is_multicast(daddr) ||
+	    ipv6_chk_addr_and_flags(net, daddr, NULL, true, 0,
+				    IFA_F_TENTATIVE | IFA_F_OPTIMISTIC))
+		return IPTAP_LOCAL_ADDRESS;
+	return ipv6_chk_addr(net, daddr, NULL, 0) ? IPTAP_LOCAL_OTHER :
+						    IPTAP_PASSING;
+}
+
+/*
  * Is @skb addressed to this host?  It may be passing through.  Linux takes
  * a packet for any of its addresses on whatever interface it comes in
  * (the weak host model), in the VRF of that interface.
@@ -267,10 +282,7 @@ static enum iptap_locality iptap_locality(struct sk_buff *skb,
 	u32 table;
 
 	if (state->pf == NFPROTO_IPV6)
-		return ipv6_addr_is_multicast(&ipv6_hdr(skb)->daddr) ||
-		       ipv6_chk_addr(state->net, &ipv6_hdr(skb)->daddr,
-				     NULL, 0) ? IPTAP_LOCAL_ADDRESS :
-						IPTAP_PASSING;
+		return iptap_locality6(state->net, &ipv6_hdr(skb)->daddr);
 
 	daddr = ip_hdr(skb)->daddr;
 	if (ipv4_is_multicast(daddr) || ipv4_is_lbcast(daddr))

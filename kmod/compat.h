@@ -7,6 +7,7 @@
 #ifndef _IPTAP_COMPAT_H
 #define _IPTAP_COMPAT_H
 
+#include <linux/local_lock.h>
 #include <linux/netdevice.h>
 #include <linux/sysctl.h>
 #include <linux/version.h>
@@ -91,6 +92,16 @@ static inline struct udp_table *iptap_udp_table(const struct net *net)
 	return &udp_table;
 #endif
 }
+
+/*
+ * 6.11 gave per-CPU data that softirqs use a lock of its own, for the
+ * PREEMPT_RT kernels whose softirqs no longer exclude each other on a
+ * CPU; before, disabling them was enough.
+ */
+#ifndef local_lock_nested_bh
+#define local_lock_nested_bh(lock)	do { } while (0)
+#define local_unlock_nested_bh(lock)	do { } while (0)
+#endif
 
 /*
  * 6.15 packed the arguments of rtnl_link_ops.newlink() into struct

@@ -10,31 +10,36 @@
  * record, uid and cgroup, and reuses them while nothing that could
  * change the answer has happened since.
  *
- * What could change it, and how we learn of it:
- *  - a UDP socket bound, unbound, moved (rehashed) or connected: probes
- *    on the functions that do it (probes.c) count a change of its port,
- *    after the fact, in a generation per group of ports of the
- *    namespace.  An entry is valid while the generation of its port is
- *    the one read before its lookup;
- *  - the owner record replaced or dropped (owner.c): a change of the
+ * Only a socket alone on its port in its namespace is remembered, and
+ * only for a datagram it matches as the stack would (address, peer,
+ * device): nothing else can take its flows then, except through the
+ * changes below.  What could change the answer, and how we learn of it:
+ *  - the socket bound, unbound, moved (rehashed), connected or
+ *    disconnected, or another bound to its port: probes on the
+ *    functions that do it (probes.c) count a change of the port, in a
+ *    generation per group of ports of the namespace, when they begin and
+ *    when they end.  An entry is valid while the generation of its port
+ *    is the one read before its lookup;
+ *  - its owner record replaced or dropped (owner.c): a change of the
  *    socket's port, counted before the old record is freed after RCU;
  *  - the addresses and the VRFs that make a destination local for a
  *    socket bound to any address: address and device notifiers count a
  *    change of every port of the namespace;
  *  - a BPF sk_lookup program, which may pick another socket any time:
  *    none may be attached to the namespace, at lookup and at each hit;
- *  - the probes themselves: entries are only made and used while they
- *    are armed and have missed no call since, so that no change goes
- *    uncounted.
- * Flows of sockets that share their port with others, TCP (whose lookup
- * does not grow with the sockets), ICMP, fragments, IPv6 extension
- * headers and packets through a VRF are looked up every time.
+ *  - the probes themselves: entries are only made and used from a second
+ *    after they are armed (changes already under way then are over)
+ *    while they have missed no call, so that no change goes uncounted.
+ * TCP (whose lookup does not grow with the sockets), ICMP, fragments,
+ * IPv6 extension headers and packets through a VRF are looked up every
+ * time.
  */
 
 #include <linux/inetdevice.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/jhash.h>
+#include <linux/local_lock.h>
 #include <linux/netdevice.h>
 #include <linux/percpu.h>
 #include <linux/udp.h>
@@ -51,14 +56,16 @@
 
 struct iptap_flow {
 	struct iptap_flow_key key;
-	unsigned long epoch;		/* of the probes, when made */
-	unsigned long gen;		/* of the port's group, before lookup */
+	u64 epoch;			/* of the probes, when made */
+	u64 gen;			/* of the port's group, before lookup */
 	const struct iptap_owner *owner; /* freed after RCU, gen changed first */
 	kuid_t uid;
 	struct cgroup *cgroup;		/* held by the socket */
 };
 
 struct iptap_flow_table {
+	/* Softirqs of one CPU may preempt each other on PREEMPT_RT. */
+	local_lock_t bh_lock;
 	struct iptap_flow slot[IPTAP_FLOW_SLOTS];
 };
 
@@ -66,29 +73,32 @@ static struct iptap_flow_table __percpu *iptap_flows;
 static u32 iptap_flow_seed __read_mostly;
 
 /*
- * Odd while the probes that count changes are armed: it changes when
- * they are armed and before they are disarmed.
+ * Odd while entries may be made and used: it changes when the probes
+ * that count changes have been armed for a while, and before they are
+ * disarmed.  64 bits, like the generations: they never wrap.
  */
-static atomic_long_t iptap_flows_epoch;
-/* Their missed calls when they were armed. */
-static unsigned long iptap_flows_missed;
+static atomic64_t iptap_flows_epoch;
 
-static atomic_long_t *iptap_flow_gen(struct net *net, u16 port)
+static atomic64_t *iptap_flow_gen(struct net *net, u16 port)
 {
 	return &iptap_net(net)->flow_gen[port % IPTAP_FLOW_GENS];
 }
 
-/* A change of the sockets on @port of @net is done: count it. */
+/* The sockets on @port of @net change, or have changed: count it. */
 void iptap_flows_changed(struct net *net, u16 port)
 {
-	smp_mb__before_atomic();	/* the change, then its count */
-	atomic_long_inc(iptap_flow_gen(net, port));
+	if (!port)		/* not in the table */
+		return;
+	smp_mb__before_atomic();	/* a change, then its count */
+	atomic64_inc(iptap_flow_gen(net, port));
 }
 
 /* What is known of @sk changes: its port's entries may be wrong now. */
 void iptap_flows_sock_changed(struct sock *sk)
 {
-	iptap_flows_changed(sock_net(sk), READ_ONCE(inet_sk(sk)->inet_num));
+	/* The port a UDP socket was hashed on, even once unhashed. */
+	if (sk->sk_protocol == IPPROTO_UDP)
+		iptap_flows_changed(sock_net(sk), udp_sk(sk)->udp_port_hash);
 }
 
 /* Every entry of @net may be wrong now. */
@@ -97,30 +107,29 @@ void iptap_flows_changed_all(struct net *net)
 	struct iptap_net *in = iptap_net(net);
 	unsigned int i;
 
-	smp_mb__before_atomic();
+	smp_mb__before_atomic();	/* the change, then its count */
 	for (i = 0; i < IPTAP_FLOW_GENS; i++)
-		atomic_long_inc(&in->flow_gen[i]);
+		atomic64_inc(&in->flow_gen[i]);
 }
 
-/* The probes are armed: entries can be made. */
-void iptap_flows_arm(unsigned long missed)
+/* Entries can be made and used from now on. */
+void iptap_flows_enable(void)
 {
-	iptap_flows_missed = missed;
-	atomic_long_inc_return(&iptap_flows_epoch);	/* odd; ordered */
+	atomic64_inc(&iptap_flows_epoch);
 }
 
-/* The probes are about to go: every entry is invalid from now on. */
-void iptap_flows_disarm(void)
+/* Every entry is invalid from now on.  Called after iptap_flows_enable(). */
+void iptap_flows_disable(void)
 {
-	atomic_long_inc_return(&iptap_flows_epoch);
+	atomic64_inc(&iptap_flows_epoch);
 }
 
 /* The epoch entries are made in and valid for, or 0 for none. */
-static unsigned long iptap_flows_valid_epoch(const struct net *net)
+static u64 iptap_flows_valid_epoch(const struct net *net)
 {
-	unsigned long epoch = atomic_long_read(&iptap_flows_epoch);
+	u64 epoch = atomic64_read(&iptap_flows_epoch);
 
-	if (!(epoch & 1) || iptap_flow_probes_missed() != iptap_flows_missed)
+	if (!(epoch & 1) || iptap_flow_probes_missed())
 		return 0;
 #ifdef CONFIG_BPF_SYSCALL
 	if (rcu_access_pointer(net->bpf.run_array[NETNS_BPF_SK_LOOKUP]))
@@ -129,7 +138,7 @@ static unsigned long iptap_flows_valid_epoch(const struct net *net)
 	return epoch;
 }
 
-/* The flow of @skb, if it is a UDP datagram in one piece.  Zeroes @key. */
+/* The flow of @skb, if it is a UDP datagram in one piece. */
 static bool iptap_flow_key(struct sk_buff *skb,
 			   const struct nf_hook_state *state,
 			   struct iptap_flow_key *key)
@@ -139,12 +148,12 @@ static bool iptap_flow_key(struct sk_buff *skb,
 	unsigned int off;
 	int sdif;
 
-	memset(key, 0, sizeof(*key));
 	if (state->pf == NFPROTO_IPV4) {
 		const struct iphdr *iph = ip_hdr(skb);
 
 		if (iph->protocol != IPPROTO_UDP || ip_is_fragment(iph))
 			return false;
+		memset(key, 0, sizeof(*key));
 		ipv6_addr_set_v4mapped(iph->saddr, &key->saddr);
 		ipv6_addr_set_v4mapped(iph->daddr, &key->daddr);
 		sdif = inet_sdif(skb);
@@ -154,6 +163,7 @@ static bool iptap_flow_key(struct sk_buff *skb,
 
 		if (ip6h->nexthdr != IPPROTO_UDP)
 			return false;
+		memset(key, 0, sizeof(*key));
 		key->saddr = ip6h->saddr;
 		key->daddr = ip6h->daddr;
 		sdif = inet6_sdif(skb);
@@ -173,10 +183,11 @@ static bool iptap_flow_key(struct sk_buff *skb,
 	return true;
 }
 
+/* Called with the table's bh_lock held. */
 static struct iptap_flow *iptap_flow_slot(const struct iptap_flow_key *key)
 {
-	u32 hash = jhash_3words(key->saddr.s6_addr32[3],
-				key->daddr.s6_addr32[3] ^ key->dif,
+	u32 hash = jhash_3words(ipv6_addr_hash(&key->saddr),
+				ipv6_addr_hash(&key->daddr) ^ key->dif,
 				(u32)key->sport << 16 | key->dport,
 				iptap_flow_seed ^ (u32)key->net);
 
@@ -186,13 +197,14 @@ static struct iptap_flow *iptap_flow_slot(const struct iptap_flow_key *key)
 /*
  * Attribute @skb, an incoming packet, from the cache; false if it is not
  * there.  @q is then what iptap_flow_remember() needs to add it, taken
- * before the lookup.  Called under RCU.
+ * before the lookup, whose records are in @owners.  Called under RCU.
  */
 bool iptap_flow_find(struct sk_buff *skb, const struct nf_hook_state *state,
 		     struct iptap_owners *owners, struct iptap_flow_query *q,
 		     struct iptap_attr *a)
 {
 	const struct iptap_flow *f;
+	bool hit;
 
 	q->epoch = 0;
 	/* The per-CPU entries are only touched with BH disabled. */
@@ -203,30 +215,38 @@ bool iptap_flow_find(struct sk_buff *skb, const struct nf_hook_state *state,
 	q->epoch = iptap_flows_valid_epoch(state->net);
 	if (!q->epoch)
 		return false;
-	q->gen = atomic_long_read(iptap_flow_gen(state->net,
-						 ntohs(q->key.dport)));
-	smp_rmb();	/* the count of changes, then the lookup's tables */
-
-	f = iptap_flow_slot(&q->key);
-	if (f->epoch != q->epoch || f->gen != q->gen ||
-	    memcmp(&f->key, &q->key, sizeof(q->key)))
+	q->gen = atomic64_read(iptap_flow_gen(state->net, ntohs(q->key.dport)));
+	smp_rmb();	/* the count of changes, then what they change */
+	/* The last device retired @owners, then counted a change: stale. */
+	if (rcu_access_pointer(iptap_net(state->net)->owners) != owners) {
+		q->epoch = 0;
 		return false;
-	iptap_owner_used(f->owner);
-	a->last = &f->owner->last;
-	a->creator = &f->owner->creator;
-	a->has_sk = true;
-	a->uid = f->uid;
-	a->cgroup = f->cgroup;
-	return true;
+	}
+
+	local_lock_nested_bh(&iptap_flows->bh_lock);
+	f = iptap_flow_slot(&q->key);
+	hit = f->epoch == q->epoch && f->gen == q->gen &&
+	      !memcmp(&f->key, &q->key, sizeof(q->key));
+	if (hit) {
+		iptap_owner_used(f->owner);
+		a->last = &f->owner->last;
+		a->creator = &f->owner->creator;
+		a->has_sk = true;
+		a->uid = f->uid;
+		a->cgroup = f->cgroup;
+	}
+	local_unlock_nested_bh(&iptap_flows->bh_lock);
+	return hit;
 }
 
 /*
  * Is @sk, a hashed UDP socket, the only one on its port in its namespace?
- * Others may take some of its flows, in ways no probe sees: a tie goes to
+ * Others may take some of its flows in ways no probe sees: a tie goes to
  * the last socket to receive on this CPU, a reuseport group has its
- * program.  Alone, it keeps them until another binds the port, which
+ * program, options that allow sharing can be cleared after bind().
+ * Alone, it keeps them until another binds the port, which
  * udp_lib_get_port()'s probe counts.  Called under RCU, after the lookup:
- * one bound before the count read then is on the chain.
+ * one bound before the generation was read is on the chain.
  */
 static bool iptap_udp_port_alone(struct sock *sk)
 {
@@ -244,6 +264,38 @@ static bool iptap_udp_port_alone(struct sock *sk)
 }
 
 /*
+ * Does @sk take the datagrams of @key as the stack's lookup matches them?
+ * (A BPF sk_lookup program, attached and gone since, may have picked it.)
+ * Sockets of the packet's own family only: a dual-stack socket's IPv4
+ * flows are looked up every time.
+ */
+static bool iptap_udp_sock_matches(const struct sock *sk,
+				   const struct iptap_flow_key *key)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+	int bound = READ_ONCE(sk->sk_bound_dev_if);
+
+	if (inet->inet_num != ntohs(key->dport) || (bound && bound != key->dif))
+		return false;
+	if (key->pf == NFPROTO_IPV4) {
+		if (sk->sk_family != AF_INET)
+			return false;
+		return (!inet->inet_rcv_saddr ||
+			inet->inet_rcv_saddr == key->daddr.s6_addr32[3]) &&
+		       (!inet->inet_daddr ||
+			(inet->inet_daddr == key->saddr.s6_addr32[3] &&
+			 inet->inet_dport == key->sport));
+	}
+	if (sk->sk_family != AF_INET6)
+		return false;
+	return (ipv6_addr_any(&sk->sk_v6_rcv_saddr) ||
+		ipv6_addr_equal(&sk->sk_v6_rcv_saddr, &key->daddr)) &&
+	       (ipv6_addr_any(&sk->sk_v6_daddr) ||
+		(ipv6_addr_equal(&sk->sk_v6_daddr, &key->saddr) &&
+		 inet->inet_dport == key->sport));
+}
+
+/*
  * The lookup after iptap_flow_find() found @sk, a process's, and its
  * record @o: remember them for the flow, if its answer can be reused.
  */
@@ -253,8 +305,9 @@ void iptap_flow_remember(const struct iptap_flow_query *q, struct sock *sk,
 	struct iptap_flow *f;
 
 	if (!q->epoch || sk->sk_protocol != IPPROTO_UDP ||
-	    !iptap_udp_port_alone(sk))
+	    !iptap_udp_sock_matches(sk, &q->key) || !iptap_udp_port_alone(sk))
 		return;
+	local_lock_nested_bh(&iptap_flows->bh_lock);
 	f = iptap_flow_slot(&q->key);
 	f->key = q->key;
 	f->epoch = q->epoch;
@@ -262,19 +315,22 @@ void iptap_flow_remember(const struct iptap_flow_query *q, struct sock *sk,
 	f->owner = o;
 	f->uid = READ_ONCE(sk->sk_uid);
 	f->cgroup = iptap_sock_cgroup(sk);
+	local_unlock_nested_bh(&iptap_flows->bh_lock);
 }
 
 /*
- * Addresses and devices decide which destinations are local, and through
- * which VRF: a change of any may change an entry.
+ * Devices decide through which VRF a destination is local (a device
+ * joins or leaves one), and which device an index names.
  */
 static int iptap_flows_netdev_event(struct notifier_block *nb,
 				    unsigned long event, void *ptr)
 {
-	iptap_flows_changed_all(dev_net(netdev_notifier_info_to_dev(ptr)));
+	if (event == NETDEV_CHANGEUPPER || event == NETDEV_UNREGISTER)
+		iptap_flows_changed_all(dev_net(netdev_notifier_info_to_dev(ptr)));
 	return NOTIFY_DONE;
 }
 
+/* Addresses decide which destinations are local. */
 static int iptap_flows_inetaddr_event(struct notifier_block *nb,
 				      unsigned long event, void *ptr)
 {
@@ -305,13 +361,16 @@ static struct notifier_block iptap_flows_inet6addr_nb = {
 	.notifier_call = iptap_flows_inet6addr_event,
 };
 
+/* After the namespaces' state exists: the notifiers write to it. */
 int __init iptap_flows_init(void)
 {
-	int err;
+	int cpu, err;
 
 	iptap_flows = alloc_percpu(struct iptap_flow_table);
 	if (!iptap_flows)
 		return -ENOMEM;
+	for_each_possible_cpu(cpu)
+		local_lock_init(&per_cpu_ptr(iptap_flows, cpu)->bh_lock);
 	iptap_flow_seed = get_random_u32();
 	err = register_netdevice_notifier(&iptap_flows_netdev_nb);
 	if (err)

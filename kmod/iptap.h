@@ -121,7 +121,7 @@ struct iptap_net {
 	bool sweep;			/* a sweep is asked for */
 	struct ctl_table_header *sysctl;
 	/* Changes of the UDP sockets on each group of ports, counted. */
-	atomic_long_t flow_gen[IPTAP_FLOW_GENS];
+	atomic64_t flow_gen[IPTAP_FLOW_GENS];
 };
 
 extern unsigned int iptap_net_id;
@@ -222,14 +222,14 @@ struct iptap_flow_key {
 /* A flow not in the cache, and what its entry needs from before lookup. */
 struct iptap_flow_query {
 	struct iptap_flow_key key;
-	unsigned long epoch;		/* 0: not to be cached */
-	unsigned long gen;
+	u64 epoch;			/* 0: not to be cached */
+	u64 gen;
 };
 
 int iptap_flows_init(void);
 void iptap_flows_exit(void);
-void iptap_flows_arm(unsigned long missed);
-void iptap_flows_disarm(void);
+void iptap_flows_enable(void);
+void iptap_flows_disable(void);
 void iptap_flows_changed(struct net *net, u16 port);
 void iptap_flows_sock_changed(struct sock *sk);
 void iptap_flows_changed_all(struct net *net);

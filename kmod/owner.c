@@ -463,11 +463,7 @@ void iptap_owner_adopt(struct iptap_owners *owners, struct sock *ssk,
 				    &o->creator);
 }
 
-/*
- * The socket is being freed: its record can go at once.  No cached
- * attribution names it: a UDP socket is unhashed before it is freed,
- * which flows.c counts, and it is not found since.
- */
+/* The socket is being freed: its record can go at once. */
 void iptap_owner_forget_sock(struct sock *sk)
 {
 	u64 cookie = iptap_sock_cookie(sk);
@@ -483,6 +479,8 @@ void iptap_owner_forget_sock(struct sock *sk)
 	if (o && !rhashtable_remove_fast(&owners->table, &o->node,
 					 iptap_owner_params)) {
 		atomic_dec(&owners->sockets);
+		/* Cached attribution may name it: no more, then free. */
+		iptap_flows_sock_changed(sk);
 		call_rcu(&o->rcu, iptap_owner_free_rcu);
 	}
 	rcu_read_unlock();

@@ -173,20 +173,36 @@ struct iptap_udp_change {
 	u16 port;		/* before the change */
 };
 
+/*
+ * Counted when it begins and when it ends: an entry made meanwhile may
+ * have seen either state.
+ */
 static void iptap_udp_change_begin(struct kretprobe_instance *ri,
-				   struct sock *sk)
+				   struct sock *sk, u16 port)
 {
 	struct iptap_udp_change *c = (void *)ri->data;
 
 	c->sk = sk;
-	c->port = READ_ONCE(inet_sk(sk)->inet_num);
+	c->port = port;
+	iptap_flows_changed(sock_net(sk), port);
 }
 
-/* udp_lib_{get_port,unhash,rehash}(sk, ...), __udp_disconnect(sk, flags) */
+/* udp_lib_{unhash,rehash}(sk, ...), __udp_disconnect(sk, flags) */
 static int iptap_udp_table_entry(struct kretprobe_instance *ri,
 				 struct pt_regs *regs)
 {
-	iptap_udp_change_begin(ri, (void *)regs_get_kernel_argument(regs, 0));
+	struct sock *sk = (void *)regs_get_kernel_argument(regs, 0);
+
+	iptap_udp_change_begin(ri, sk, READ_ONCE(inet_sk(sk)->inet_num));
+	return 0;
+}
+
+/* udp_lib_get_port(sk, snum, ...): snum 0 picks a port */
+static int iptap_udp_bind_entry(struct kretprobe_instance *ri,
+				struct pt_regs *regs)
+{
+	iptap_udp_change_begin(ri, (void *)regs_get_kernel_argument(regs, 0),
+			       regs_get_kernel_argument(regs, 1));
 	return 0;
 }
 
@@ -195,14 +211,15 @@ static int iptap_udp_connect_entry(struct kretprobe_instance *ri,
 				   struct pt_regs *regs)
 {
 	struct socket *sock = (void *)regs_get_kernel_argument(regs, 0);
+	struct sock *sk = sock->sk;
 
-	iptap_udp_change_begin(ri, sock->sk);
+	iptap_udp_change_begin(ri, sk, READ_ONCE(inet_sk(sk)->inet_num));
 	return 0;
 }
 
 /*
- * The change is done, in every namespace (flows.c may cache a flow of
- * one as soon as it has a device): the ports it left and took.
+ * The change is done, in whichever namespace (flows.c may cache a flow
+ * of one as soon as it has a device): the ports it left and took.
  */
 static int iptap_udp_change_done(struct kretprobe_instance *ri,
 				 struct pt_regs *regs)
@@ -222,7 +239,6 @@ static int iptap_udp_change_done(struct kretprobe_instance *ri,
 		.entry_handler	= entry,			\
 		.handler	= iptap_udp_change_done,	\
 		.data_size	= sizeof(struct iptap_udp_change), \
-		.maxactive	= 64,				\
 	}
 
 /*
@@ -235,7 +251,7 @@ static int iptap_udp_change_done(struct kretprobe_instance *ri,
  * without calling udp_lib_unhash).  For flows.c.
  */
 static struct kretprobe iptap_udp_probes[] = {
-	IPTAP_UDP_CHANGE_PROBE("udp_lib_get_port", iptap_udp_table_entry),
+	IPTAP_UDP_CHANGE_PROBE("udp_lib_get_port", iptap_udp_bind_entry),
 	IPTAP_UDP_CHANGE_PROBE("udp_lib_unhash", iptap_udp_table_entry),
 	IPTAP_UDP_CHANGE_PROBE("udp_lib_rehash", iptap_udp_table_entry),
 	IPTAP_UDP_CHANGE_PROBE("inet_dgram_connect", iptap_udp_connect_entry),
@@ -244,6 +260,16 @@ static struct kretprobe iptap_udp_probes[] = {
 
 static struct kretprobe *iptap_udp_probe_ptrs[ARRAY_SIZE(iptap_udp_probes)];
 static bool iptap_udp_probes_armed;
+static bool iptap_flows_enabled;	/* under iptap_probes_lock */
+
+/*
+ * A change under way when the UDP probes were armed is not counted: its
+ * call began before them.  Entries are made from a second later only.
+ */
+#define IPTAP_FLOWS_DELAY	HZ
+
+static void iptap_flows_start(struct work_struct *work);
+static DECLARE_DELAYED_WORK(iptap_flows_start_work, iptap_flows_start);
 
 static struct kprobe iptap_recv_probe = {
 	.symbol_name	= "security_socket_recvmsg",
@@ -375,6 +401,9 @@ static void iptap_udp_probes_arm(void)
 
 	for (i = 0; i < ARRAY_SIZE(iptap_udp_probes); i++) {
 		iptap_kprobe_reset(&iptap_udp_probes[i].kp);
+		/* connect() may sleep inside: room for many at once. */
+		iptap_udp_probes[i].maxactive = max(64U,
+						    4 * num_possible_cpus());
 		iptap_udp_probe_ptrs[i] = &iptap_udp_probes[i];
 	}
 	err = register_kretprobes(iptap_udp_probe_ptrs,
@@ -385,7 +414,23 @@ static void iptap_udp_probes_arm(void)
 		return;
 	}
 	iptap_udp_probes_armed = true;
-	iptap_flows_arm(iptap_flow_probes_missed());
+	mod_delayed_work(system_wq, &iptap_flows_start_work, IPTAP_FLOWS_DELAY);
+}
+
+/*
+ * Entries can be made once the probes have been armed for a while, and
+ * have missed nothing: they miss nothing until disarmed, or the entries
+ * stop there.
+ */
+static void iptap_flows_start(struct work_struct *work)
+{
+	mutex_lock(&iptap_probes_lock);
+	if (iptap_udp_probes_armed && !iptap_flows_enabled &&
+	    !iptap_flow_probes_missed()) {
+		iptap_flows_enable();
+		iptap_flows_enabled = true;
+	}
+	mutex_unlock(&iptap_probes_lock);
 }
 
 /* Called with iptap_probes_lock held. */
@@ -393,19 +438,22 @@ static void iptap_udp_probes_disarm(void)
 {
 	if (!iptap_udp_probes_armed)
 		return;
-	iptap_flows_disarm();
+	if (iptap_flows_enabled)
+		iptap_flows_disable();
+	iptap_flows_enabled = false;
 	unregister_kretprobes(iptap_udp_probe_ptrs,
 			      ARRAY_SIZE(iptap_udp_probes));
 	iptap_udp_probes_armed = false;
 }
 
 /*
- * Calls of the UDP probes that ran no handler: their changes went
- * uncounted.  Read for every cached packet.
+ * Calls that the UDP probes, or the destruction probe, ran no handler
+ * for since armed: their changes went uncounted.  Read for every cached
+ * packet.
  */
 unsigned long iptap_flow_probes_missed(void)
 {
-	unsigned long missed = 0;
+	unsigned long missed = iptap_probes_missed();
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(iptap_udp_probes); i++)
@@ -542,6 +590,7 @@ void iptap_probes_exit(void)
 	if (iptap_probes_armed)
 		iptap_probes_disarm();
 	mutex_unlock(&iptap_probes_lock);
+	cancel_delayed_work_sync(&iptap_flows_start_work);
 	cancel_work_sync(&iptap_recv_arm_work);
 	cancel_delayed_work_sync(&iptap_recv_idle_work);
 	/* No receive handler may still run when the module's text goes. */

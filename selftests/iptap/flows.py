@@ -1,5 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
+# kernels: 6.1.* 7.*
+# (6.12's code runs it on the debug kernel of make check-debug.)
 """Attribution cached per UDP flow is never stale.
 
 Topology: a -- b over a veth, iptap0 in a with a capture.  b sends
@@ -31,6 +33,7 @@ them:
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (DIR_IN, Capture, Tap, ip_summary, iptap_add,
@@ -48,6 +51,8 @@ mac_a = sh("cat /sys/class/net/va1/address", ns="a").stdout.strip()
 sh("ip -n b neigh replace 10.0.0.1 lladdr %s dev vb1 nud permanent" % mac_a)
 iptap_add("iptap0", ns="a")
 cap = Capture("iptap0", ns="a")
+# Flows are cached from a second after the probes are armed.
+time.sleep(1.5)
 
 
 class Flow:
