@@ -29,7 +29,7 @@ start=$(date +%s)
 # field), devices made and refused, attribution's socket and owner
 # lookups, the socket locks read in softirq, the owner table (its limits,
 # evictions and scan), the probes' notes and their arming and disarming
-# by workers.  One kernel only, since CI's 90 minutes could not hold the
+# by workers, the flows' cache.  One kernel only, since CI's 90 minutes could not hold the
 # build of a second (README, "Debug kernel"); kernel.sh still builds the
 # preemptible flavour for a run by hand.  Under TCG this kernel is 4 to
 # 10 times slower than Debian's (owners.py took 503 s there), so the two
@@ -48,7 +48,7 @@ start=$(date +%s)
 # lanes in make check (their "# kernels:" lines), but for attribution.py.
 # (The lists can be set in the environment; then no test is missed.)
 overridden=${LANE_A+x}${LANE_B+x}
-LANE_A=${LANE_A-"attribution.py lockorder.py malformed.py paths.py device.py"}
+LANE_A=${LANE_A-"attribution.py lockorder.py malformed.py paths.py device.py flows.py"}
 LANE_B=${LANE_B-"owners.py probes.py capture.py"}
 NOT_DEBUG="any.py autoload.py counters.py hooks.py iptapdump.py isolation.py mptcp.py packages.py rawmode.py remote.py rmmod.py selection.py sockets.py stress.py tcpdump.py writes.py"
 lane_a=() lane_b=()

@@ -191,7 +191,13 @@ for fam, dst, fn in (("4", "10.0.0.1", "udp4_lib_lookup"),
     cport = int(c.do("port"))
     step("a connected socket", dst, cport, 20, c.pid)
     sh("ss -K -n -u dst 10.0.0.2:%d" % SPORT, ns="a")
-    step("the connected socket destroyed (ss -K)", dst, cport, 20, -1)
+    # Destroyed, it has no port (CONFIG_INET_DIAG_DESTROY: the debug
+    # kernel has none, and ss says nothing).
+    if c.do("port") == "0":
+        step("the connected socket destroyed (ss -K)", dst, cport, 20, -1)
+    else:
+        t.skip("the connected socket destroyed (ss -K)",
+               "this kernel cannot destroy sockets")
     c.close()
 
 for fn in ("udp4_lib_lookup", "udp6_lib_lookup"):

@@ -73,6 +73,10 @@ class Tap:
                     print("#   " + line, flush=True)
         return cond
 
+    def skip(self, name, why):
+        self.n += 1
+        print("ok %d %s # SKIP %s" % (self.n, name, why), flush=True)
+
     def eq(self, got, want, name):
         return self.ok(got == want, name, "got %r, want %r" % (got, want))
 
