@@ -10,9 +10,9 @@
  * record, uid and cgroup, and reuses them while nothing that could
  * change the answer has happened since.
  *
- * Only a socket alone on its port in its namespace is remembered, and
- * only for a datagram it matches as the stack would (address, peer,
- * device): nothing else can take its flows then, except through the
+ * A socket is remembered only for a datagram it matches as the stack
+ * would (address, peer, device), when no other socket on its port could
+ * take it: nothing else can take its flows then, except through the
  * changes below.  What could change the answer, and how we learn of it:
  *  - the socket bound, unbound, moved (rehashed), connected or
  *    disconnected, or another bound to its port: probes on the
@@ -20,16 +20,18 @@
  *    generation per group of ports of the namespace, when they begin and
  *    when they end.  An entry is valid while the generation of its port
  *    is the one read before its lookup;
- *  - its owner record replaced or dropped (owner.c): a change of the
- *    socket's port, counted before the old record is freed after RCU;
+ *  - its owner record replaced or dropped (owner.c): a record once cached
+ *    counts a change of every port of the namespace when it leaves the
+ *    table, before it is freed after RCU, whatever the counts above;
  *  - the addresses and the VRFs that make a destination local for a
  *    socket bound to any address: address and device notifiers count a
  *    change of every port of the namespace;
  *  - a BPF sk_lookup program, which may pick another socket any time:
  *    none may be attached to the namespace, at lookup and at each hit;
  *  - the probes themselves: entries are only made and used from a second
- *    after they are armed (changes already under way then are over)
- *    while they have missed no call, so that no change goes uncounted.
+ *    after they are armed (a change already under way then, and longer,
+ *    goes uncounted) while neither they nor the probe that sees sockets
+ *    destroyed (whose cgroups entries hold) have missed a call.
  * TCP (whose lookup does not grow with the sockets), ICMP, fragments,
  * IPv6 extension headers and packets through a VRF are looked up every
  * time.
@@ -79,26 +81,37 @@ static u32 iptap_flow_seed __read_mostly;
  */
 static atomic64_t iptap_flows_epoch;
 
+/*
+ * The count of changes of @port in @net; NULL while the namespace is
+ * made, before our part of it (a subsystem's kernel socket).
+ */
 static atomic64_t *iptap_flow_gen(struct net *net, u16 port)
 {
-	return &iptap_net(net)->flow_gen[port % IPTAP_FLOW_GENS];
+	struct iptap_net *in = iptap_net(net);
+
+	return in ? &in->flow_gen[port % IPTAP_FLOW_GENS] : NULL;
 }
 
-/* The sockets on @port of @net change, or have changed: count it. */
+/* The sockets on @port of @net are about to change: count it. */
+void iptap_flows_changing(struct net *net, u16 port)
+{
+	atomic64_t *gen = port ? iptap_flow_gen(net, port) : NULL;
+
+	if (gen) {
+		atomic64_inc(gen);
+		smp_mb__after_atomic();	/* the count, then the change */
+	}
+}
+
+/* The sockets on @port of @net have changed: count it. */
 void iptap_flows_changed(struct net *net, u16 port)
 {
-	if (!port)		/* not in the table */
-		return;
-	smp_mb__before_atomic();	/* a change, then its count */
-	atomic64_inc(iptap_flow_gen(net, port));
-}
+	atomic64_t *gen = port ? iptap_flow_gen(net, port) : NULL;
 
-/* What is known of @sk changes: its port's entries may be wrong now. */
-void iptap_flows_sock_changed(struct sock *sk)
-{
-	/* The port a UDP socket was hashed on, even once unhashed. */
-	if (sk->sk_protocol == IPPROTO_UDP)
-		iptap_flows_changed(sock_net(sk), udp_sk(sk)->udp_port_hash);
+	if (gen) {
+		smp_mb__before_atomic();	/* the change, then its count */
+		atomic64_inc(gen);
+	}
 }
 
 /* Every entry of @net may be wrong now. */
@@ -107,6 +120,8 @@ void iptap_flows_changed_all(struct net *net)
 	struct iptap_net *in = iptap_net(net);
 	unsigned int i;
 
+	if (!in)
+		return;
 	smp_mb__before_atomic();	/* the change, then its count */
 	for (i = 0; i < IPTAP_FLOW_GENS; i++)
 		atomic64_inc(&in->flow_gen[i]);
@@ -240,15 +255,40 @@ bool iptap_flow_find(struct sk_buff *skb, const struct nf_hook_state *state,
 }
 
 /*
- * Is @sk, a hashed UDP socket, the only one on its port in its namespace?
- * Others may take some of its flows in ways no probe sees: a tie goes to
- * the last socket to receive on this CPU, a reuseport group has its
- * program, options that allow sharing can be cleared after bind().
- * Alone, it keeps them until another binds the port, which
- * udp_lib_get_port()'s probe counts.  Called under RCU, after the lookup:
- * one bound before the generation was read is on the chain.
+ * Could @sk, a UDP socket on the port of @key, take its datagrams, by its
+ * address, device and family?  (Its peer, which connect() changes, is
+ * not looked at.)
  */
-static bool iptap_udp_port_alone(struct sock *sk)
+static bool iptap_udp_sock_may_take(const struct sock *sk,
+				    const struct iptap_flow_key *key)
+{
+	int bound = READ_ONCE(sk->sk_bound_dev_if);
+
+	if (bound && bound != key->dif)
+		return false;
+	if (sk->sk_family == AF_INET)
+		return key->pf == NFPROTO_IPV4 &&
+		       (!sk->sk_rcv_saddr ||
+			sk->sk_rcv_saddr == key->daddr.s6_addr32[3]);
+	/* IPv4 datagrams come to IPv6 sockets with mapped addresses. */
+	if (key->pf == NFPROTO_IPV4 && ipv6_only_sock(sk))
+		return false;
+	return ipv6_addr_any(&sk->sk_v6_rcv_saddr) ||
+	       ipv6_addr_equal(&sk->sk_v6_rcv_saddr, &key->daddr);
+}
+
+/*
+ * Is @sk, a hashed UDP socket, the only one on its port in its namespace
+ * that could take the flow of @key?  Others may take some of its flows
+ * in ways no probe sees: a tie goes to the last socket to receive on this
+ * CPU, a reuseport group has its program, options that allow sharing can
+ * be cleared after bind().  Otherwise it keeps them until another binds
+ * the port, which udp_lib_get_port()'s probe counts.  Called under RCU,
+ * after the lookup: one bound before the generation was read is on the
+ * chain.
+ */
+static bool iptap_udp_flow_unshared(struct sock *sk,
+				    const struct iptap_flow_key *key)
 {
 	struct net *net = sock_net(sk);
 	u16 port = udp_sk(sk)->udp_port_hash;
@@ -258,7 +298,8 @@ static bool iptap_udp_port_alone(struct sock *sk)
 
 	sk_for_each_rcu(other, &hslot->head)
 		if (other != sk && net_eq(sock_net(other), net) &&
-		    udp_sk(other)->udp_port_hash == port)
+		    udp_sk(other)->udp_port_hash == port &&
+		    iptap_udp_sock_may_take(other, key))
 			return false;
 	return true;
 }
@@ -283,16 +324,16 @@ static bool iptap_udp_sock_matches(const struct sock *sk,
 		return (!inet->inet_rcv_saddr ||
 			inet->inet_rcv_saddr == key->daddr.s6_addr32[3]) &&
 		       (!inet->inet_daddr ||
-			(inet->inet_daddr == key->saddr.s6_addr32[3] &&
-			 inet->inet_dport == key->sport));
+			inet->inet_daddr == key->saddr.s6_addr32[3]) &&
+		       (!inet->inet_dport || inet->inet_dport == key->sport);
 	}
 	if (sk->sk_family != AF_INET6)
 		return false;
 	return (ipv6_addr_any(&sk->sk_v6_rcv_saddr) ||
 		ipv6_addr_equal(&sk->sk_v6_rcv_saddr, &key->daddr)) &&
 	       (ipv6_addr_any(&sk->sk_v6_daddr) ||
-		(ipv6_addr_equal(&sk->sk_v6_daddr, &key->saddr) &&
-		 inet->inet_dport == key->sport));
+		ipv6_addr_equal(&sk->sk_v6_daddr, &key->saddr)) &&
+	       (!inet->inet_dport || inet->inet_dport == key->sport);
 }
 
 /*
@@ -305,7 +346,8 @@ void iptap_flow_remember(const struct iptap_flow_query *q, struct sock *sk,
 	struct iptap_flow *f;
 
 	if (!q->epoch || sk->sk_protocol != IPPROTO_UDP ||
-	    !iptap_udp_sock_matches(sk, &q->key) || !iptap_udp_port_alone(sk))
+	    !iptap_udp_sock_matches(sk, &q->key) ||
+	    !iptap_udp_flow_unshared(sk, &q->key) || !iptap_owner_keep(o))
 		return;
 	local_lock_nested_bh(&iptap_flows->bh_lock);
 	f = iptap_flow_slot(&q->key);
@@ -320,13 +362,14 @@ void iptap_flow_remember(const struct iptap_flow_query *q, struct sock *sk,
 
 /*
  * Devices decide through which VRF a destination is local (a device
- * joins or leaves one), and which device an index names.
+ * joins or leaves one), which device an index names, and whether an IPv6
+ * address kept while its device is down counts (no address notifier
+ * tells).  Their events are rare: any of them counts.
  */
 static int iptap_flows_netdev_event(struct notifier_block *nb,
 				    unsigned long event, void *ptr)
 {
-	if (event == NETDEV_CHANGEUPPER || event == NETDEV_UNREGISTER)
-		iptap_flows_changed_all(dev_net(netdev_notifier_info_to_dev(ptr)));
+	iptap_flows_changed_all(dev_net(netdev_notifier_info_to_dev(ptr)));
 	return NOTIFY_DONE;
 }
 

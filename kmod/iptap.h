@@ -73,6 +73,8 @@ struct iptap_owner {
 	struct rcu_head rcu;
 	struct iptap_proc last;		/* the last process that used it */
 	struct iptap_proc creator;	/* the process that created it */
+	bool cached;		/* by flows.c, some time */
+	bool gone;		/* out of the table, to be freed after RCU */
 };
 
 /* A ping record: ping's socket too, which echo replies belong to. */
@@ -230,8 +232,8 @@ int iptap_flows_init(void);
 void iptap_flows_exit(void);
 void iptap_flows_enable(void);
 void iptap_flows_disable(void);
+void iptap_flows_changing(struct net *net, u16 port);
 void iptap_flows_changed(struct net *net, u16 port);
-void iptap_flows_sock_changed(struct sock *sk);
 void iptap_flows_changed_all(struct net *net);
 bool iptap_flow_find(struct sk_buff *skb, const struct nf_hook_state *state,
 		     struct iptap_owners *owners, struct iptap_flow_query *q,
@@ -255,6 +257,7 @@ void iptap_proc_current(struct iptap_proc *p);
 const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 					      struct sock *sk);
 void iptap_owner_used(const struct iptap_owner *o);
+bool iptap_owner_keep(const struct iptap_owner *o);
 const struct iptap_ping *iptap_owner_of_ping(struct iptap_owners *owners,
 					     u8 family, u16 id);
 void iptap_owners_refuse(struct iptap_owners *owners);

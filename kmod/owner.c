@@ -160,6 +160,8 @@ static void iptap_owner_init(struct iptap_owner *o,
 {
 	o->key = *key;
 	o->used = jiffies;
+	o->cached = false;
+	o->gone = false;
 	iptap_proc_set(&o->last, last);
 	iptap_proc_set(&o->creator, creator);
 }
@@ -222,6 +224,33 @@ static bool iptap_owner_is(const struct iptap_owner *o,
 }
 
 /*
+ * @o has left the table of @net's owners, to be freed after RCU: cached
+ * attribution that names it must not be used by then.  Whatever else
+ * moved its socket, so that a count of flows.c may have gone astray.
+ */
+static void iptap_owner_gone(struct net *net, struct iptap_owner *o)
+{
+	WRITE_ONCE(o->gone, true);
+	smp_mb();	/* gone, then cached: pairs with iptap_owner_keep() */
+	if (READ_ONCE(o->cached))
+		iptap_flows_changed_all(net);
+}
+
+/*
+ * flows.c is about to keep @o: a record it keeps is invalidated when it
+ * leaves the table (iptap_owner_gone()).  False if it has left already.
+ */
+bool iptap_owner_keep(const struct iptap_owner *o)
+{
+	struct iptap_owner *w = (struct iptap_owner *)o;
+
+	if (!READ_ONCE(o->cached))
+		WRITE_ONCE(w->cached, true);
+	smp_mb();	/* cached, then gone: pairs with iptap_owner_gone() */
+	return !READ_ONCE(o->gone);
+}
+
+/*
  * Record @last as the last user of @sk, whose key is @key, and @creator as
  * its creator, replacing @old, the record found for @key.  Called under
  * RCU; never sleeps.  Concurrent notes of one socket (two threads using
@@ -263,8 +292,7 @@ static void iptap_owner_publish(struct iptap_owners *owners, struct sock *sk,
 		goto uncount;
 	}
 	if (old) {
-		/* Cached attribution may name @old: no more. */
-		iptap_flows_sock_changed(sk);
+		iptap_owner_gone(sock_net(sk), old);
 		call_rcu(&old->rcu, iptap_owner_free_rcu);
 	}
 	return;
@@ -296,7 +324,8 @@ void iptap_owners_refuse(struct iptap_owners *owners)
 
 /*
  * Note that @o was used now, for the sweeps; cheap when done often.  The
- * time of use is the one field of a published record that changes.
+ * time of use, and the marks of flows.c, are what changes in a published
+ * record.
  */
 void iptap_owner_used(const struct iptap_owner *o)
 {
@@ -479,8 +508,7 @@ void iptap_owner_forget_sock(struct sock *sk)
 	if (o && !rhashtable_remove_fast(&owners->table, &o->node,
 					 iptap_owner_params)) {
 		atomic_dec(&owners->sockets);
-		/* Cached attribution may name it: no more, then free. */
-		iptap_flows_sock_changed(sk);
+		iptap_owner_gone(sock_net(sk), o);
 		call_rcu(&o->rcu, iptap_owner_free_rcu);
 	}
 	rcu_read_unlock();
@@ -696,9 +724,8 @@ static void iptap_owners_sweep(struct iptap_net *in,
 			       struct iptap_owners *owners)
 {
 	struct rhashtable_iter iter;
-	struct iptap_owner *o, *g, *tmp;
+	struct iptap_owner *o;
 	unsigned int n;
-	LIST_HEAD(gone);
 
 	rhashtable_walk_enter(&owners->table, &iter);
 	do {
@@ -717,14 +744,8 @@ static void iptap_owners_sweep(struct iptap_net *in,
 						   iptap_owner_params))
 				continue;
 			atomic_dec(&owners->sockets);
-			list_add(&o->ping, &gone);	/* unused by sockets */
-		}
-		/* Cached attribution may name them: no more, then free. */
-		if (!list_empty(&gone))
-			iptap_flows_changed_all(in->net);
-		list_for_each_entry_safe(g, tmp, &gone, ping) {
-			list_del(&g->ping);
-			call_rcu(&g->rcu, iptap_owner_free_rcu);
+			iptap_owner_gone(in->net, o);
+			call_rcu(&o->rcu, iptap_owner_free_rcu);
 		}
 		rhashtable_walk_stop(&iter);
 		cond_resched();

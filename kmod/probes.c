@@ -184,7 +184,7 @@ static void iptap_udp_change_begin(struct kretprobe_instance *ri,
 
 	c->sk = sk;
 	c->port = port;
-	iptap_flows_changed(sock_net(sk), port);
+	iptap_flows_changing(sock_net(sk), port);
 }
 
 /* udp_lib_{unhash,rehash}(sk, ...), __udp_disconnect(sk, flags) */
@@ -261,6 +261,7 @@ static struct kretprobe iptap_udp_probes[] = {
 static struct kretprobe *iptap_udp_probe_ptrs[ARRAY_SIZE(iptap_udp_probes)];
 static bool iptap_udp_probes_armed;
 static bool iptap_flows_enabled;	/* under iptap_probes_lock */
+static unsigned long iptap_udp_armed_at;	/* jiffies */
 
 /*
  * A change under way when the UDP probes were armed is not counted: its
@@ -414,6 +415,7 @@ static void iptap_udp_probes_arm(void)
 		return;
 	}
 	iptap_udp_probes_armed = true;
+	iptap_udp_armed_at = jiffies;
 	mod_delayed_work(system_wq, &iptap_flows_start_work, IPTAP_FLOWS_DELAY);
 }
 
@@ -424,9 +426,16 @@ static void iptap_udp_probes_arm(void)
  */
 static void iptap_flows_start(struct work_struct *work)
 {
+	unsigned long at;
+
 	mutex_lock(&iptap_probes_lock);
-	if (iptap_udp_probes_armed && !iptap_flows_enabled &&
-	    !iptap_flow_probes_missed()) {
+	at = iptap_udp_armed_at + IPTAP_FLOWS_DELAY;
+	/* A run queued before the probes were armed again: not yet. */
+	if (iptap_udp_probes_armed && time_before(jiffies, at)) {
+		mod_delayed_work(system_wq, &iptap_flows_start_work,
+				 at - jiffies);
+	} else if (iptap_udp_probes_armed && !iptap_flows_enabled &&
+		   !iptap_flow_probes_missed()) {
 		iptap_flows_enable();
 		iptap_flows_enabled = true;
 	}

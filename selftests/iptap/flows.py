@@ -24,7 +24,9 @@ them:
  6. the address goes (the datagrams are not for this host: none), and
     comes back;
  7. the socket allows its port to be shared (SO_REUSEADDR, which no probe
-    sees), and another, bound to the address itself, takes the flow;
+    sees), and another, bound to the address itself, takes the flow (each
+    datagram is then looked up: either socket could take it); sockets on
+    one port but different addresses keep their flows cached;
  8. a socket connected from a port the kernel chose is destroyed with
     ss -K (none);
  9. over IPv6, steps 1 and 2.
@@ -181,10 +183,25 @@ for fam, dst, fn in (("4", "10.0.0.1", "udp4_lib_lookup"),
 
     b.do("reuse")
     d = Flow(fam, dst, port, "reuse")
+    before = lookups(fn)
     step("a socket bound to the address itself shares the port", dst, port,
          20, d.pid)
+    calls = lookups(fn) - before
+    t.ok(calls >= 20, "a flow two sockets could take is looked up each time "
+         "(%d lookups for 20 datagrams)" % calls)
     d.close()
     b.close()
+
+    # A socket per address, as DNS servers bind: each has its own flows.
+    lo = Flow(fam, "127.0.0.1", 5353)
+    own = Flow(fam, dst, 5353)
+    before = lookups(fn)
+    step("a socket bound to one address of several on the port", dst, 5353,
+         100, own.pid)
+    calls = lookups(fn) - before
+    t.ok(calls < 10, "the socket looked up for %d of 100 datagrams" % calls)
+    lo.close()
+    own.close()
 
     c = Flow("4", "0.0.0.0", 0)
     c.do("connect", "10.0.0.2", SPORT)
