@@ -31,7 +31,12 @@
  *  - the probes themselves: entries are only made and used from a second
  *    after they are armed (a change already under way then, and longer,
  *    goes uncounted) while neither they nor the probe that sees sockets
- *    destroyed (whose cgroups entries hold) have missed a call.
+ *    destroyed have missed a call.  Probes stopped without a miss
+ *    counted (kprobes turned off host-wide in debugfs, ftrace killed)
+ *    leave changes uncounted too: no module can tell.
+ * What an entry points to lives as long as the owner record, which is
+ * freed only after a count (iptap_owner_gone()): whatever went uncounted,
+ * a hit may name a wrong owner, never touch freed memory.
  * TCP (whose lookup does not grow with the sockets), ICMP, fragments,
  * IPv6 extension headers and packets through a VRF are looked up every
  * time.
@@ -62,7 +67,6 @@ struct iptap_flow {
 	u64 gen;			/* of the port's group, before lookup */
 	const struct iptap_owner *owner; /* freed after RCU, gen changed first */
 	kuid_t uid;
-	struct cgroup *cgroup;		/* held by the socket */
 };
 
 struct iptap_flow_table {
@@ -248,7 +252,7 @@ bool iptap_flow_find(struct sk_buff *skb, const struct nf_hook_state *state,
 		a->creator = &f->owner->creator;
 		a->has_sk = true;
 		a->uid = f->uid;
-		a->cgroup = f->cgroup;
+		a->cgroup = READ_ONCE(f->owner->cgroup);
 	}
 	local_unlock_nested_bh(&iptap_flows->bh_lock);
 	return hit;
@@ -266,15 +270,17 @@ static bool iptap_udp_sock_may_take(const struct sock *sk,
 
 	if (bound && bound != key->dif)
 		return false;
-	if (sk->sk_family == AF_INET)
-		return key->pf == NFPROTO_IPV4 &&
+	/*
+	 * IPv4 datagrams go to IPv6 sockets too, by their IPv4 address (that
+	 * of a mapped one, or the one connect() chose), unless IPv6-only.
+	 */
+	if (key->pf == NFPROTO_IPV4)
+		return !ipv6_only_sock(sk) &&
 		       (!sk->sk_rcv_saddr ||
 			sk->sk_rcv_saddr == key->daddr.s6_addr32[3]);
-	/* IPv4 datagrams come to IPv6 sockets with mapped addresses. */
-	if (key->pf == NFPROTO_IPV4 && ipv6_only_sock(sk))
-		return false;
-	return ipv6_addr_any(&sk->sk_v6_rcv_saddr) ||
-	       ipv6_addr_equal(&sk->sk_v6_rcv_saddr, &key->daddr);
+	return sk->sk_family == AF_INET6 &&
+	       (ipv6_addr_any(&sk->sk_v6_rcv_saddr) ||
+		ipv6_addr_equal(&sk->sk_v6_rcv_saddr, &key->daddr));
 }
 
 /*
@@ -347,7 +353,7 @@ void iptap_flow_remember(const struct iptap_flow_query *q, struct sock *sk,
 
 	if (!q->epoch || sk->sk_protocol != IPPROTO_UDP ||
 	    !iptap_udp_sock_matches(sk, &q->key) ||
-	    !iptap_udp_flow_unshared(sk, &q->key) || !iptap_owner_keep(o))
+	    !iptap_udp_flow_unshared(sk, &q->key) || !iptap_owner_keep(o, sk))
 		return;
 	local_lock_nested_bh(&iptap_flows->bh_lock);
 	f = iptap_flow_slot(&q->key);
@@ -356,7 +362,6 @@ void iptap_flow_remember(const struct iptap_flow_query *q, struct sock *sk,
 	f->gen = q->gen;
 	f->owner = o;
 	f->uid = READ_ONCE(sk->sk_uid);
-	f->cgroup = iptap_sock_cgroup(sk);
 	local_unlock_nested_bh(&iptap_flows->bh_lock);
 }
 

@@ -68,13 +68,19 @@ struct iptap_owner_key {
 struct iptap_owner {
 	struct rhash_head node;
 	struct iptap_owner_key key;
-	struct list_head ping;	/* a ping record: in its table's ping list */
+	union {
+		struct list_head ping;	/* a ping record: in the ping list */
+		struct {		/* a socket record, for flows.c */
+			/* Once cached: the socket's cgroup v2, held, or NULL. */
+			struct cgroup *cgroup;
+			bool cached;	/* by flows.c, some time */
+			bool gone;	/* out of the table, freed after RCU */
+		};
+	};
 	unsigned long used;	/* jiffies, for expiry */
 	struct rcu_head rcu;
 	struct iptap_proc last;		/* the last process that used it */
 	struct iptap_proc creator;	/* the process that created it */
-	bool cached;		/* by flows.c, some time */
-	bool gone;		/* out of the table, to be freed after RCU */
 };
 
 /* A ping record: ping's socket too, which echo replies belong to. */
@@ -257,7 +263,7 @@ void iptap_proc_current(struct iptap_proc *p);
 const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 					      struct sock *sk);
 void iptap_owner_used(const struct iptap_owner *o);
-bool iptap_owner_keep(const struct iptap_owner *o);
+bool iptap_owner_keep(const struct iptap_owner *o, struct sock *sk);
 const struct iptap_ping *iptap_owner_of_ping(struct iptap_owners *owners,
 					     u8 family, u16 id);
 void iptap_owners_refuse(struct iptap_owners *owners);

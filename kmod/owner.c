@@ -162,6 +162,7 @@ static void iptap_owner_init(struct iptap_owner *o,
 	o->used = jiffies;
 	o->cached = false;
 	o->gone = false;
+	o->cgroup = NULL;
 	iptap_proc_set(&o->last, last);
 	iptap_proc_set(&o->creator, creator);
 }
@@ -202,6 +203,7 @@ static void iptap_owner_free_now(struct iptap_owner *o)
 	put_pid(o->last.tgid);
 	put_pid(o->creator.tgid);
 	if (!iptap_key_is_ping(&o->key)) {
+		iptap_cgroup_put(o->cgroup);
 		kmem_cache_free(iptap_owner_cache, o);
 		return;
 	}
@@ -237,15 +239,22 @@ static void iptap_owner_gone(struct net *net, struct iptap_owner *o)
 }
 
 /*
- * flows.c is about to keep @o: a record it keeps is invalidated when it
- * leaves the table (iptap_owner_gone()).  False if it has left already.
+ * flows.c is about to keep @o, the record of @sk: a record it keeps is
+ * invalidated when it leaves the table (iptap_owner_gone()), and holds
+ * the socket's cgroup until it is freed, since the socket may go first
+ * unseen (kprobes turned off).  False if it has left already.
  */
-bool iptap_owner_keep(const struct iptap_owner *o)
+bool iptap_owner_keep(const struct iptap_owner *o, struct sock *sk)
 {
 	struct iptap_owner *w = (struct iptap_owner *)o;
+	struct cgroup *cgrp;
 
-	if (!READ_ONCE(o->cached))
+	if (!READ_ONCE(o->cached)) {
+		cgrp = iptap_cgroup_get(iptap_sock_cgroup(sk));
+		if (cmpxchg(&w->cgroup, NULL, cgrp))	/* another CPU did */
+			iptap_cgroup_put(cgrp);
 		WRITE_ONCE(w->cached, true);
+	}
 	smp_mb();	/* cached, then gone: pairs with iptap_owner_gone() */
 	return !READ_ONCE(o->gone);
 }
