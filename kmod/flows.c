@@ -207,7 +207,8 @@ static struct iptap_flow *iptap_flow_slot(const struct iptap_flow_key *key)
 {
 	u32 hash = jhash_3words(ipv6_addr_hash(&key->saddr),
 				ipv6_addr_hash(&key->daddr) ^ key->dif,
-				(u32)key->sport << 16 | key->dport,
+				(__force u32)key->sport << 16 |
+				(__force u16)key->dport,
 				iptap_flow_seed ^ (u32)key->net);
 
 	return &this_cpu_ptr(iptap_flows)->slot[hash % IPTAP_FLOW_SLOTS];
