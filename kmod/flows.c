@@ -86,12 +86,13 @@ static u32 iptap_flow_seed __read_mostly;
 static atomic64_t iptap_flows_epoch;
 
 /*
- * The count of changes of @port in @net; NULL while the namespace is
- * made, before our part of it (a subsystem's kernel socket).
+ * The count of changes of @port in @net; NULL for port 0 (no socket is
+ * on it), and while the namespace is made, before our part of it (a
+ * subsystem's kernel socket).
  */
 static atomic64_t *iptap_flow_gen(struct net *net, u16 port)
 {
-	struct iptap_net *in = iptap_net(net);
+	struct iptap_net *in = port ? iptap_net(net) : NULL;
 
 	return in ? &in->flow_gen[port % IPTAP_FLOW_GENS] : NULL;
 }
@@ -99,7 +100,7 @@ static atomic64_t *iptap_flow_gen(struct net *net, u16 port)
 /* The sockets on @port of @net are about to change: count it. */
 void iptap_flows_changing(struct net *net, u16 port)
 {
-	atomic64_t *gen = port ? iptap_flow_gen(net, port) : NULL;
+	atomic64_t *gen = iptap_flow_gen(net, port);
 
 	if (gen) {
 		atomic64_inc(gen);
@@ -110,7 +111,7 @@ void iptap_flows_changing(struct net *net, u16 port)
 /* The sockets on @port of @net have changed: count it. */
 void iptap_flows_changed(struct net *net, u16 port)
 {
-	atomic64_t *gen = port ? iptap_flow_gen(net, port) : NULL;
+	atomic64_t *gen = iptap_flow_gen(net, port);
 
 	if (gen) {
 		smp_mb__before_atomic();	/* the change, then its count */
@@ -285,6 +286,30 @@ static bool iptap_udp_sock_may_take(const struct sock *sk,
 }
 
 /*
+ * Does @sk take the datagrams of @key as the stack's lookup matches them?
+ * (A BPF sk_lookup program, attached and gone since, may have picked it.)
+ * Sockets of the packet's own family only: a dual-stack socket's IPv4
+ * flows are looked up every time.
+ */
+static bool iptap_udp_sock_matches(const struct sock *sk,
+				   const struct iptap_flow_key *key)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+	bool v4 = key->pf == NFPROTO_IPV4;
+
+	if (sk->sk_family != (v4 ? AF_INET : AF_INET6) ||
+	    inet->inet_num != ntohs(key->dport) ||
+	    !iptap_udp_sock_may_take(sk, key) ||
+	    (inet->inet_dport && inet->inet_dport != key->sport))
+		return false;
+	if (v4)
+		return !inet->inet_daddr ||
+		       inet->inet_daddr == key->saddr.s6_addr32[3];
+	return ipv6_addr_any(&sk->sk_v6_daddr) ||
+	       ipv6_addr_equal(&sk->sk_v6_daddr, &key->saddr);
+}
+
+/*
  * Is @sk, a hashed UDP socket, the only one on its port in its namespace
  * that could take the flow of @key?  Others may take some of its flows
  * in ways no probe sees: a tie goes to the last socket to receive on this
@@ -309,38 +334,6 @@ static bool iptap_udp_flow_unshared(struct sock *sk,
 		    iptap_udp_sock_may_take(other, key))
 			return false;
 	return true;
-}
-
-/*
- * Does @sk take the datagrams of @key as the stack's lookup matches them?
- * (A BPF sk_lookup program, attached and gone since, may have picked it.)
- * Sockets of the packet's own family only: a dual-stack socket's IPv4
- * flows are looked up every time.
- */
-static bool iptap_udp_sock_matches(const struct sock *sk,
-				   const struct iptap_flow_key *key)
-{
-	const struct inet_sock *inet = inet_sk(sk);
-	int bound = READ_ONCE(sk->sk_bound_dev_if);
-
-	if (inet->inet_num != ntohs(key->dport) || (bound && bound != key->dif))
-		return false;
-	if (key->pf == NFPROTO_IPV4) {
-		if (sk->sk_family != AF_INET)
-			return false;
-		return (!inet->inet_rcv_saddr ||
-			inet->inet_rcv_saddr == key->daddr.s6_addr32[3]) &&
-		       (!inet->inet_daddr ||
-			inet->inet_daddr == key->saddr.s6_addr32[3]) &&
-		       (!inet->inet_dport || inet->inet_dport == key->sport);
-	}
-	if (sk->sk_family != AF_INET6)
-		return false;
-	return (ipv6_addr_any(&sk->sk_v6_rcv_saddr) ||
-		ipv6_addr_equal(&sk->sk_v6_rcv_saddr, &key->daddr)) &&
-	       (ipv6_addr_any(&sk->sk_v6_daddr) ||
-		ipv6_addr_equal(&sk->sk_v6_daddr, &key->saddr)) &&
-	       (!inet->inet_dport || inet->inet_dport == key->sport);
 }
 
 /*
