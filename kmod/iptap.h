@@ -130,6 +130,8 @@ struct iptap_net {
 	struct ctl_table_header *sysctl;
 	/* Changes of the UDP sockets on each group of ports, counted. */
 	atomic64_t flow_gen[IPTAP_FLOW_GENS];
+	/* Owner records that left the namespace's tables, counted. */
+	atomic64_t owner_gen ____cacheline_aligned_in_smp;
 };
 
 extern unsigned int iptap_net_id;

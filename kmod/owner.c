@@ -45,6 +45,7 @@
  * is freed.
  */
 
+#include <linux/percpu.h>
 #include <linux/rhashtable.h>
 #include <linux/rtnetlink.h>
 #include <linux/sched.h>
@@ -141,6 +142,64 @@ iptap_owner_find(struct iptap_owners *owners, const struct iptap_owner_key *key)
 	return rhashtable_lookup(&owners->table, key, iptap_owner_params);
 }
 
+/*
+ * The socket records last found on each CPU.  A socket's record is looked
+ * up for each packet it sends and each message it reads, most often the
+ * one found the time before.  An entry is made only from the table its
+ * socket's namespace publishes, and holds while no record of that
+ * namespace has left a table since (owner_gen): its record is then still
+ * in the table, the one a lookup would find, and not freed before the
+ * RCU read-side section that read the count ends.
+ */
+#define IPTAP_MEMO_SLOTS	64
+
+struct iptap_memo_entry {
+	const struct iptap_owners *owners;
+	struct iptap_owner_key key;
+	u64 gen;
+	struct iptap_owner *o;
+};
+
+/* Softirqs have a set of their own: they may interrupt a task in its. */
+struct iptap_memo {
+	struct iptap_memo_entry entry[2][IPTAP_MEMO_SLOTS];
+};
+
+static struct iptap_memo __percpu *iptap_memo;
+
+/* The record of @sk, whose key is @key, in @owners.  Called under RCU. */
+static struct iptap_owner *iptap_owner_find_sock(struct iptap_owners *owners,
+						 struct sock *sk,
+						 const struct iptap_owner_key *key)
+{
+	struct iptap_net *in = iptap_net(sock_net(sk));
+	struct iptap_memo_entry *e;
+	struct iptap_owner *o;
+	u64 gen;
+
+	/* Preemption is off: no other task uses this CPU's entries. */
+	e = &get_cpu_ptr(iptap_memo)->entry[!!in_serving_softirq()]
+					   [key->cookie % IPTAP_MEMO_SLOTS];
+	gen = atomic64_read(&in->owner_gen);
+	if (e->owners == owners && e->gen == gen &&
+	    e->key.cookie == key->cookie && e->key.sk == key->sk) {
+		o = e->o;
+		goto out;
+	}
+	smp_rmb();	/* the count, then the tables: pairs with its increments */
+	o = iptap_owner_find(owners, key);
+	/*
+	 * Not from a table retired before the count was read, nor from
+	 * another namespace's (a packet may carry a socket of another).
+	 */
+	if (o && rcu_access_pointer(in->owners) == owners)
+		*e = (struct iptap_memo_entry){
+			.owners = owners, .key = *key, .gen = gen, .o = o };
+out:
+	put_cpu_ptr(iptap_memo);
+	return o;
+}
+
 /* The table of @sk's namespace, NULL if it has no iptap device; RCU. */
 static struct iptap_owners *iptap_owners_of(struct sock *sk)
 {
@@ -217,12 +276,12 @@ static void iptap_owner_free_rcu(struct rcu_head *head)
 	iptap_owner_free_now(container_of(head, struct iptap_owner, rcu));
 }
 
-/* Does @o name @p as last user (and creator, if @created)? */
+/* Does @o name @tgid as last user (and creator, if @created)? */
 static bool iptap_owner_is(const struct iptap_owner *o,
-			   const struct iptap_proc *p, bool created)
+			   const struct pid *tgid, bool created)
 {
-	return o && o->last.tgid == p->tgid &&
-	       (!created || o->creator.tgid == p->tgid);
+	return o && o->last.tgid == tgid &&
+	       (!created || o->creator.tgid == tgid);
 }
 
 /*
@@ -232,6 +291,9 @@ static bool iptap_owner_is(const struct iptap_owner *o,
  */
 static void iptap_owner_gone(struct net *net, struct iptap_owner *o)
 {
+	/* Gone from the table, then counted: see iptap_owner_find_sock(). */
+	smp_mb__before_atomic();
+	atomic64_inc(&iptap_net(net)->owner_gen);
 	WRITE_ONCE(o->gone, true);
 	smp_mb();	/* gone, then cached: pairs with iptap_owner_keep() */
 	if (READ_ONCE(o->cached))
@@ -362,16 +424,17 @@ const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 	struct iptap_owner_key key = iptap_sock_key(sk, cookie);
 	struct iptap_owner *o;
 
-	o = cookie ? iptap_owner_find(owners, &key) : NULL;
+	o = cookie ? iptap_owner_find_sock(owners, sk, &key) : NULL;
 	if (o)
 		iptap_owner_used(o);
 	return o;
 }
 
 /*
- * Record @p as the last user of @sk, and as its creator if @created.  In
- * a probe handler on PREEMPT_RT, where nothing may be allocated (most
- * run with preemption disabled), a change is only queued (defer.c).
+ * Record @p, or the running process if NULL, as the last user of @sk, and
+ * as its creator if @created.  In a probe handler on PREEMPT_RT, where
+ * nothing may be allocated (most run with preemption disabled), a change
+ * is only queued (defer.c).
  */
 static void iptap_owner_note(struct sock *sk, const struct iptap_proc *p,
 			     bool created, bool in_probe)
@@ -379,6 +442,7 @@ static void iptap_owner_note(struct sock *sk, const struct iptap_proc *p,
 	struct iptap_owner_key key = iptap_sock_key(sk, iptap_sock_cookie_get(sk));
 	struct iptap_owners *owners;
 	struct iptap_owner *old;
+	struct iptap_proc cur;
 	bool queued;
 
 	rcu_read_lock();
@@ -387,10 +451,18 @@ static void iptap_owner_note(struct sock *sk, const struct iptap_proc *p,
 		goto out;
 	/* Notes still queued are not in the table yet: look first. */
 	queued = in_probe && iptap_defer_pending(owners->defer);
-	old = iptap_owner_find(owners, &key);
-	if (!queued && iptap_owner_is(old, p, created))
+	old = iptap_owner_find_sock(owners, sk, &key);
+	if (!queued &&
+	    iptap_owner_is(old, p ? p->tgid : task_tgid(current), created)) {
 		iptap_owner_used(old);
-	else if (in_probe && IS_ENABLED(CONFIG_PREEMPT_RT))
+		goto out;
+	}
+	/* Its name only for a change: most uses change nothing. */
+	if (!p) {
+		iptap_proc_current(&cur);
+		p = &cur;
+	}
+	if (in_probe && IS_ENABLED(CONFIG_PREEMPT_RT))
 		iptap_defer_note(owners->defer, owners, sk, p, created);
 	else
 		iptap_owner_publish(owners, sk, &key, old, p,
@@ -402,19 +474,13 @@ out:
 /* The running process sends on @sk: called from the hook. */
 void iptap_owner_note_sock(struct sock *sk, bool created)
 {
-	struct iptap_proc p;
-
-	iptap_proc_current(&p);
-	iptap_owner_note(sk, &p, created, false);
+	iptap_owner_note(sk, NULL, created, false);
 }
 
 /* The running process acts on @sk: called from a probe handler. */
 void iptap_owner_probe_sock(struct sock *sk, bool created)
 {
-	struct iptap_proc p;
-
-	iptap_proc_current(&p);
-	iptap_owner_note(sk, &p, created, true);
+	iptap_owner_note(sk, NULL, created, true);
 }
 
 /* A note a probe handler queued (defer.c), applied in task context. */
@@ -602,7 +668,7 @@ void iptap_owner_note_ping(struct iptap_owners *owners, struct sock *sk,
 
 	iptap_proc_current(&p);
 	old = iptap_owner_find(owners, &key);
-	if (iptap_owner_is(old, &p, true) && !iptap_ping_expired(old)) {
+	if (iptap_owner_is(old, p.tgid, true) && !iptap_ping_expired(old)) {
 		ping = container_of(old, struct iptap_ping, owner);
 		if (uid_eq(ping->uid, READ_ONCE(sk->sk_uid)) &&
 		    ping->cgroup == iptap_sock_cgroup(sk)) {
@@ -694,7 +760,12 @@ void iptap_owners_retire(struct iptap_net *in)
 	struct iptap_owners *owners;
 
 	owners = rcu_replace_pointer(in->owners, NULL, lockdep_rtnl_is_held());
-	/* Its records are freed after RCU: cached attribution is stale. */
+	/*
+	 * Its records are freed after RCU: cached attribution is stale.
+	 * Unpublished, then counted: pairs with iptap_owner_find_sock().
+	 */
+	smp_mb__before_atomic();
+	atomic64_inc(&in->owner_gen);
 	iptap_flows_changed_all(in->net);
 	llist_add(&owners->dying, &in->dying);
 	queue_work(iptap_wq, &in->owners_work);
@@ -831,7 +902,14 @@ int iptap_owners_init(void)
 {
 	/* Records are charged to the memory cgroup of the task making them. */
 	iptap_owner_cache = KMEM_CACHE(iptap_owner, SLAB_ACCOUNT);
-	return iptap_owner_cache ? 0 : -ENOMEM;
+	if (!iptap_owner_cache)
+		return -ENOMEM;
+	iptap_memo = alloc_percpu(struct iptap_memo);
+	if (!iptap_memo) {
+		kmem_cache_destroy(iptap_owner_cache);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* After iptap_wq exists; before the namespaces' state goes. */
@@ -850,4 +928,5 @@ void iptap_owners_exit(void)
 {
 	rcu_barrier();		/* replaced records still being freed */
 	kmem_cache_destroy(iptap_owner_cache);
+	free_percpu(iptap_memo);
 }

@@ -19,39 +19,28 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import Capture, Tap, iptap_add, load_module, sh
+from iptaplib import (TRACING, Capture, Tap, iptap_add, load_module, sh,
+                      tracefs)
 
 t = Tap()
 load_module()
 sh("ip netns add h")
 sh("ip -n h link set lo up")
 
-TR = "/sys/kernel/tracing"
-if not os.path.isdir(TR + "/events"):
-    sh("mount -t tracefs tracefs %s" % TR)
-
-
-def kprobe_events(line):
-    # tracefs refuses the seek of Python's append mode.
-    fd = os.open(TR + "/kprobe_events", os.O_WRONLY | os.O_APPEND)
-    os.write(fd, line.encode())
-    os.close(fd)
-
-
-kprobe_events("p:iptap_test_nfslow nf_hook_slow\n")
-EV = TR + "/events/kprobes/iptap_test_nfslow"
+tracefs("kprobe_events", "p:iptap_test_nfslow nf_hook_slow\n")
+EV = TRACING + "/events/kprobes/iptap_test_nfslow"
 
 
 def hook_calls(n=20):
     """nf_hook_slow() calls while n pings cross loopback in namespace h."""
-    with open(TR + "/trace", "w") as f:
+    with open(TRACING + "/trace", "w") as f:
         f.write("")
     with open(EV + "/enable", "w") as f:
         f.write("1")
     r = sh("ping -c%d -i0.01 -W1 127.0.0.1" % n, ns="h", check=False)
     with open(EV + "/enable", "w") as f:
         f.write("0")
-    with open(TR + "/trace") as f:
+    with open(TRACING + "/trace") as f:
         calls = sum(1 for line in f if "iptap_test_nfslow" in line)
     return calls, r.returncode
 
@@ -103,5 +92,5 @@ iptap_add()
 t.eq(hook_calls()[0], base, "a device in another namespace adds no hook here")
 sh("ip link del iptap0")
 
-kprobe_events("-:iptap_test_nfslow\n")
+tracefs("kprobe_events", "-:iptap_test_nfslow\n")
 t.done()

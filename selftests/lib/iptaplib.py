@@ -166,6 +166,21 @@ def kernel_mark(text):
         f.write(text + "\n")
 
 
+TRACING = "/sys/kernel/tracing"
+
+
+def tracefs(path, text):
+    """Write @text to a tracefs file, mounting tracefs first if needed.
+    Such files cannot seek, which Python's append mode does: O_APPEND."""
+    if not os.path.isdir(TRACING + "/events"):
+        sh("mount -t tracefs tracefs " + TRACING)
+    fd = os.open(os.path.join(TRACING, path), os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def netns(name):
     """Enter network namespace name (from ip netns) for this thread."""
