@@ -125,6 +125,7 @@ for rel in "${releases[@]}"; do
 			cp "$out/$rel/kallsyms" "$syms"
 		# The first and last sample's times in a "#time T0 T1" line.
 		perf script -i "$data" --kallsyms "$syms" -F comm,time,ip,sym 2>/dev/null |
+			"$here/ksyms.py" "$syms" |
 			awk '
 			function flush() { if (chain != "") n[comm ";" chain]++; chain = "" }
 			/^[^ \t]/ { flush(); comm = $1; t = $2; sub(/:$/, "", t); t += 0
