@@ -168,7 +168,8 @@ static inline bool iptap_sock_is_mptcp(const struct sock *sk)
  * The name of the process led by @leader, copied as get_task_comm() does
  * from 6.13 on: without task_lock(), which must never nest inside the
  * socket locks our callers may hold and softirqs take.  A rename racing
- * with the copy may give a mix of both names, always terminated.
+ * with the copy may give a mix of both names, always terminated and
+ * padded with zeros: records copy the whole array.
  */
 static inline void iptap_comm_copy(char *comm, const struct task_struct *leader)
 {

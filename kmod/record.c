@@ -23,6 +23,8 @@ static_assert(offsetof(struct iptap_pktap_hdr, pth_flags) == 36);
 static_assert(offsetof(struct iptap_pktap_hdr, pth_svc) == 76);
 static_assert(offsetof(struct iptap_pktap_hdr, pth_flowid) == 108);
 static_assert(offsetof(struct iptap_pktap_hdr, pth_uuid) == 124);
+static_assert(sizeof_field(struct iptap_pktap_hdr, pth_comm) >= TASK_COMM_LEN);
+static_assert(sizeof_field(struct iptap_pktap_hdr, pth_ecomm) >= TASK_COMM_LEN);
 
 /* skb->priority & TC_PRIO_MAX, as pfifo_fast reads it, to pth_svc. */
 static const u32 iptap_prio_to_svc[TC_PRIO_MAX + 1] = {
@@ -95,7 +97,8 @@ static void iptap_fill_proc(__le32 *pid, char *comm,
 		return;
 	}
 	*pid = cpu_to_le32(nr);
-	memcpy(comm, p->comm, strnlen(p->comm, TASK_COMM_LEN - 1));
+	/* Terminated and padded with zeros (iptap_comm_copy()): copied whole. */
+	memcpy(comm, p->comm, TASK_COMM_LEN);
 }
 
 /* The socket's identity, as the device's creator sees it. */
