@@ -44,8 +44,10 @@ def main():
         if m:
             ip = int(m.group(2), 16)
             i = bisect.bisect_right(starts, ip) - 1
-            end = starts[i + 1] if i + 1 < len(starts) else starts[i] + MAX_SIZE
-            if i >= 0 and ip < min(end, starts[i] + MAX_SIZE):
+            end = starts[i] + MAX_SIZE if i >= 0 else 0
+            if i + 1 < len(starts):
+                end = min(end, starts[i + 1])
+            if ip < end:
                 line = "%s%s %s%s" % (m.group(1), m.group(2), syms[i][1],
                                       line[m.end():])
         sys.stdout.write(line)
