@@ -8,6 +8,7 @@
 #include <linux/iptap.h>
 #include <linux/list.h>
 #include <linux/llist.h>
+#include <linux/mutex.h>
 #include <linux/netdevice.h>
 #include <linux/netfilter.h>
 #include <linux/pid_namespace.h>
@@ -113,7 +114,15 @@ struct iptap_net {
 	struct net *net;
 	/* The namespace's iptap devices: RCU readers, writers hold RTNL. */
 	struct list_head devices;
-	unsigned int ndevices;		/* hooks are registered while > 0 */
+	unsigned int ndevices;
+	/*
+	 * The hooks, registered while a device has a listener (listen.c):
+	 * hooks_on changes under hooks_lock, which nests inside RTNL.
+	 */
+	struct mutex hooks_lock;
+	bool hooks_on;
+	struct delayed_work hooks_work;	/* looks again at the listeners */
+	unsigned long unlistened_since;	/* jiffies: none found; 0 */
 	/* Owner records, while the namespace has devices; RCU readers. */
 	struct iptap_owners __rcu *owners;
 	/*
@@ -195,6 +204,14 @@ int iptap_net_attach(struct iptap_dev *idev);
 void iptap_net_publish(struct iptap_dev *idev);
 void iptap_net_detach(struct iptap_dev *idev);
 unsigned int iptap_tap_count(struct net_device *dev);
+void iptap_hooks_listener(struct iptap_net *in);
+void iptap_hooks_unlistened(struct iptap_net *in);
+
+/* listen.c */
+extern bool iptap_hooks_follow;	/* the hooks follow listeners, not devices */
+void iptap_listen_init(void);
+void iptap_listen_exit(void);
+unsigned long iptap_listen_missed(void);
 
 /* record.c */
 void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,

@@ -49,6 +49,7 @@ static int __init iptap_init(void)
 		return err;
 	iptap_scan_init();
 	iptap_probes_init();
+	iptap_listen_init();
 
 	iptap_wq = alloc_workqueue("iptap", WQ_UNBOUND, 0);
 	if (!iptap_wq) {
@@ -83,6 +84,7 @@ err_pernet:
 err_wq:
 	destroy_workqueue(iptap_wq);
 err_owners:
+	iptap_listen_exit();
 	iptap_owners_exit();
 	return err;
 }
@@ -93,6 +95,7 @@ static void __exit iptap_exit(void)
 	rtnl_link_unregister(&iptap_link_ops);
 	/* A hook may still be running on another CPU: wait for it. */
 	synchronize_net();
+	iptap_listen_exit();
 	/* The probes and the sweeps read per-namespace state: first. */
 	iptap_probes_exit();
 	iptap_owners_gc_stop();

@@ -3,10 +3,11 @@
  * Per network namespace state: the namespace's iptap devices, the
  * netfilter hooks that feed them and the net.iptap sysctls.
  *
- * A namespace's hooks are registered when its first iptap device is
- * created and unregistered when its last one goes, as XNU registers its
- * IP filters on first create and removes them on last destroy: a
- * namespace without iptap devices pays nothing.
+ * A namespace's hooks are registered while a packet socket listens on
+ * one of its iptap devices (listen.c), and unregistered a while after a
+ * packet finds none, or with the last device: a namespace without a
+ * capture pays nothing per packet.  (XNU registers its IP filters on the
+ * first iptap's creation and removes them with the last.)
  */
 
 #include <linux/netfilter_ipv4.h>
@@ -16,17 +17,21 @@
 #include "compat.h"
 #include "iptap.h"
 
+/* The hooks stay this long once their worker finds no listener. */
+#define IPTAP_HOOKS_LINGER	HZ
+
 unsigned int iptap_net_id __read_mostly;
 
 static unsigned int iptap_hook(void *priv, struct sk_buff *skb,
 			       const struct nf_hook_state *state)
 {
 	struct iptap_attr attr;
+	struct iptap_net *in = iptap_net(state->net);
+	bool attributed = false, listened = false;
 	struct iptap_dev *idev;
-	bool attributed = false;
 
 	/* Netfilter calls hooks inside an RCU read-side section. */
-	list_for_each_entry_rcu(idev, &iptap_net(state->net)->devices, list) {
+	list_for_each_entry_rcu(idev, &in->devices, list) {
 		/*
 		 * Only devices with a packet socket of their own get a copy:
 		 * dev_nit_active() would also be true for a "tcpdump -i any"
@@ -34,6 +39,7 @@ static unsigned int iptap_hook(void *priv, struct sk_buff *skb,
 		 */
 		if (list_empty(&idev->dev->ptype_all))
 			continue;
+		listened = true;
 		/* A raw IP record names no process, but selectors need it. */
 		if (!attributed && (idev->mode == IPTAP_MODE_PKTAP ||
 				    idev->select.active)) {
@@ -47,6 +53,8 @@ static unsigned int iptap_hook(void *priv, struct sk_buff *skb,
 	}
 	if (attributed)
 		iptap_probes_recording();
+	if (!listened && iptap_hooks_follow)
+		iptap_hooks_unlistened(in);
 	return NF_ACCEPT;
 }
 
@@ -84,6 +92,125 @@ const struct nf_hook_ops iptap_hook_ops[4] = {
 	},
 };
 
+/* Does a packet socket listen on one of the namespace's devices? */
+static bool iptap_net_listened(struct iptap_net *in)
+{
+	struct iptap_dev *idev;
+	bool listened = false;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(idev, &in->devices, list) {
+		if (!list_empty(&idev->dev->ptype_all)) {
+			listened = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return listened;
+}
+
+static int iptap_hooks_set(struct iptap_net *in, bool on)
+{
+	struct net *net = in->net;
+	int err;
+
+	lockdep_assert_held(&in->hooks_lock);
+	if (on == in->hooks_on)
+		return 0;
+	if (on) {
+		err = nf_register_net_hooks(net, iptap_hook_ops,
+					    ARRAY_SIZE(iptap_hook_ops));
+		if (err)
+			return err;
+	} else {
+		nf_unregister_net_hooks(net, iptap_hook_ops,
+					ARRAY_SIZE(iptap_hook_ops));
+	}
+	WRITE_ONCE(in->hooks_on, on);
+	WRITE_ONCE(in->unlistened_since, 0);
+	iptap_dbg("hooks %sregistered in netns %u\n", on ? "" : "un",
+		  net->ns.inum);
+	return 0;
+}
+
+/* Do the namespace's devices and their listeners want the hooks? */
+static bool iptap_hooks_wanted(struct iptap_net *in)
+{
+	lockdep_assert_held(&in->hooks_lock);
+	return READ_ONCE(in->ndevices) &&
+	       (!iptap_hooks_follow || iptap_net_listened(in));
+}
+
+/*
+ * Register or unregister the hooks as the namespace's devices and their
+ * listeners now want, whatever asked.  Whoever adds a device or a tap
+ * asks afterwards, so a look after the last addition sees it; removals
+ * are noticed by the next packet, which finds no listener.  While
+ * devices remain, the hooks outlive their last listener by
+ * IPTAP_HOOKS_LINGER from the look that first finds none: a packet
+ * socket leaves the list for a moment while it sets up its ring or
+ * joins a fanout group, and a capture that closes and opens again need
+ * not wait for them.
+ */
+static void iptap_hooks_work(struct work_struct *work)
+{
+	struct iptap_net *in = container_of(to_delayed_work(work),
+					    struct iptap_net, hooks_work);
+	unsigned long now = jiffies, since;
+	bool want;
+	int err;
+
+	mutex_lock(&in->hooks_lock);
+	want = iptap_hooks_wanted(in);
+	if (want) {
+		WRITE_ONCE(in->unlistened_since, 0);
+	} else if (in->hooks_on && READ_ONCE(in->ndevices)) {
+		since = in->unlistened_since;
+		if (!since) {
+			since = now ?: 1;	/* 0: a listener, or no hooks */
+			WRITE_ONCE(in->unlistened_since, since);
+		}
+		if (time_before(now, since + IPTAP_HOOKS_LINGER)) {
+			queue_delayed_work(system_highpri_wq, &in->hooks_work,
+					   since + IPTAP_HOOKS_LINGER - now);
+			want = true;
+		}
+	}
+	err = iptap_hooks_set(in, want);
+	if (err) {
+		net_warn_ratelimited("iptap: hooks not registered in netns %u (%d), trying again\n",
+				     in->net->ns.inum, err);
+		queue_delayed_work(system_highpri_wq, &in->hooks_work, HZ);
+	}
+	mutex_unlock(&in->hooks_lock);
+}
+
+/*
+ * A packet found no listener: ask whether the hooks are still wanted,
+ * unless a look is pending or the linger it began still runs (asking
+ * then would only run the worker again and again).
+ */
+void iptap_hooks_unlistened(struct iptap_net *in)
+{
+	unsigned long since = READ_ONCE(in->unlistened_since);
+
+	if (since && time_before(jiffies, since + IPTAP_HOOKS_LINGER))
+		return;
+	if (!delayed_work_pending(&in->hooks_work))
+		queue_delayed_work(system_highpri_wq, &in->hooks_work, 0);
+}
+
+/*
+ * A listener was put on one of the namespace's devices (or may have
+ * been, before the device was on the list): look now, from any context.
+ * A worker on this CPU with a high priority usually runs before the
+ * binder returns to user space.
+ */
+void iptap_hooks_listener(struct iptap_net *in)
+{
+	mod_delayed_work(system_highpri_wq, &in->hooks_work, 0);
+}
+
 /* Called with RTNL held, from the device's ndo_init. */
 int iptap_net_attach(struct iptap_dev *idev)
 {
@@ -97,14 +224,18 @@ int iptap_net_attach(struct iptap_dev *idev)
 		owners = iptap_owners_create();
 		if (!owners)
 			return -ENOMEM;
-		err = nf_register_net_hooks(net, iptap_hook_ops,
-					    ARRAY_SIZE(iptap_hook_ops));
-		if (err) {
-			iptap_owners_free(owners);	/* never published */
-			return err;
+		/* Without the listen probe: the hooks come with the device. */
+		if (!iptap_hooks_follow) {
+			mutex_lock(&in->hooks_lock);
+			err = iptap_hooks_set(in, true);
+			mutex_unlock(&in->hooks_lock);
+			if (err) {
+				iptap_owners_free(owners); /* never published */
+				return err;
+			}
 		}
-		iptap_dbg("hooks registered in netns %u\n", net->ns.inum);
 		rcu_assign_pointer(in->owners, owners);
+		iptap_dbg("netns %u: first device\n", net->ns.inum);
 	}
 	WRITE_ONCE(in->ndevices, in->ndevices + 1);
 	iptap_probes_get();
@@ -131,8 +262,13 @@ int iptap_net_attach(struct iptap_dev *idev)
  */
 void iptap_net_publish(struct iptap_dev *idev)
 {
+	struct iptap_net *in = iptap_net(dev_net(idev->dev));
+
 	ASSERT_RTNL();
-	list_add_tail_rcu(&idev->list, &iptap_net(dev_net(idev->dev))->devices);
+	list_add_tail_rcu(&idev->list, &in->devices);
+	/* A packet socket may have bound since registration. */
+	if (iptap_hooks_follow)
+		iptap_hooks_listener(in);
 }
 
 /* Called with RTNL held, from the device's ndo_uninit. */
@@ -146,11 +282,13 @@ void iptap_net_detach(struct iptap_dev *idev)
 		list_del_rcu(&idev->list);
 	WRITE_ONCE(in->ndevices, in->ndevices - 1);
 	if (!in->ndevices) {
-		nf_unregister_net_hooks(net, iptap_hook_ops,
-					ARRAY_SIZE(iptap_hook_ops));
-		iptap_dbg("hooks unregistered in netns %u\n", net->ns.inum);
+		/* The hooks go with the last device, at once. */
+		mutex_lock(&in->hooks_lock);
+		iptap_hooks_set(in, false);
+		mutex_unlock(&in->hooks_lock);
 		/* Freed after a grace period, by a worker, not under RTNL. */
 		iptap_owners_retire(in);
+		iptap_dbg("netns %u: last device gone\n", net->ns.inum);
 	}
 	iptap_probes_put();
 }
@@ -195,6 +333,28 @@ iptap_owners_stat(struct iptap_net *in,
 	return n;
 }
 
+/*
+ * Registers first the hooks the namespace's listeners want: a program
+ * that has bound to a device and reads 1 loses none of its packets.
+ */
+static unsigned long iptap_hooks_registered(struct iptap_net *in)
+{
+	bool on;
+
+	mutex_lock(&in->hooks_lock);
+	if (!in->hooks_on && iptap_hooks_wanted(in))
+		iptap_hooks_set(in, true);
+	on = in->hooks_on;
+	mutex_unlock(&in->hooks_lock);
+	return on;
+}
+
+/* Host-wide: calls of dev_add_pack() its probe missed. */
+static unsigned long iptap_listen_probe_missed(struct iptap_net *in)
+{
+	return iptap_listen_missed();
+}
+
 static unsigned long iptap_owner_records(struct iptap_net *in)
 {
 	return iptap_owners_stat(in, iptap_owners_count);
@@ -221,7 +381,7 @@ static int iptap_sysctl_show(IPTAP_CTL_TABLE *table, int write,
 			     void *buffer, size_t *lenp, loff_t *ppos)
 {
 	unsigned long (*get)(struct iptap_net *in) = table->extra1;
-	unsigned long val = get(table->data);
+	unsigned long val;
 	struct ctl_table tmp = {
 		.data	= &val,
 		.maxlen	= sizeof(val),
@@ -230,6 +390,7 @@ static int iptap_sysctl_show(IPTAP_CTL_TABLE *table, int write,
 
 	if (write)
 		return -EPERM;
+	val = get(table->data);		/* hooks_registered may register */
 	return proc_doulongvec_minmax(&tmp, write, buffer, lenp, ppos);
 }
 
@@ -244,6 +405,8 @@ static int iptap_sysctl_show(IPTAP_CTL_TABLE *table, int write,
 /* The entries before IPTAP_SYSCTL_OWNERS_MAX show a struct iptap_net. */
 enum {
 	IPTAP_SYSCTL_TOTAL_TAP_COUNT,
+	IPTAP_SYSCTL_HOOKS_REGISTERED,
+	IPTAP_SYSCTL_LISTEN_PROBE_MISSED,
 	IPTAP_SYSCTL_OWNER_RECORDS,
 	IPTAP_SYSCTL_OWNER_RECORDS_REFUSED,
 	IPTAP_SYSCTL_OWNER_SCAN_PENDING,
@@ -255,6 +418,11 @@ enum {
 static const struct ctl_table iptap_sysctl_template[IPTAP_SYSCTL_ENTRIES + 1] = {
 	[IPTAP_SYSCTL_TOTAL_TAP_COUNT] =
 		IPTAP_SYSCTL_SHOW("total_tap_count", iptap_total_tap_count),
+	[IPTAP_SYSCTL_HOOKS_REGISTERED] =
+		IPTAP_SYSCTL_SHOW("hooks_registered", iptap_hooks_registered),
+	[IPTAP_SYSCTL_LISTEN_PROBE_MISSED] =
+		IPTAP_SYSCTL_SHOW("listen_probe_missed",
+				  iptap_listen_probe_missed),
 	[IPTAP_SYSCTL_OWNER_RECORDS] =
 		IPTAP_SYSCTL_SHOW("owner_records", iptap_owner_records),
 	[IPTAP_SYSCTL_OWNER_RECORDS_REFUSED] =
@@ -287,6 +455,8 @@ static int __net_init iptap_net_init(struct net *net)
 	in->net = net;
 	INIT_LIST_HEAD(&in->devices);
 	in->ndevices = 0;
+	mutex_init(&in->hooks_lock);
+	INIT_DELAYED_WORK(&in->hooks_work, iptap_hooks_work);
 	INIT_WORK(&in->owners_work, iptap_owners_work);
 	init_llist_head(&in->dying);
 
@@ -315,6 +485,8 @@ static void __net_exit iptap_net_exit(struct net *net)
 
 	/* The namespace's devices, its hooks and its owners are gone. */
 	WARN_ON_ONCE(in->ndevices);
+	cancel_delayed_work_sync(&in->hooks_work);
+	WARN_ON_ONCE(in->hooks_on);
 	iptap_owners_net_exit(in);
 	unregister_net_sysctl_table(in->sysctl);
 	kfree(table);

@@ -80,7 +80,7 @@ t.ok(not os.path.exists("/sys/class/net/cap7"), "ip link del")
 # requested ifindex after ndo_init, in the namespace the device is made
 # in: ask for one that is free here but taken in "dv", without
 # NLM_F_EXCL (with it, 6.15 and later look the index up in "dv" first).
-# Each attempt is dv's first device (hooks, owner table, then undone).
+# Each attempt is dv's first device (owner table, then undone).
 sh("ip netns add dv")
 sh("ip -n dv link add d0 index 4242 type veth peer name d1")
 fd = os.open("/run/netns/dv", os.O_RDONLY)
@@ -102,9 +102,9 @@ t.ok(errs == [errno.EBUSY] * 5,
      "ifindex taken)", errs)
 module_log(was_logging)
 log = sh("dmesg").stdout.split("iptap-selftest: dv attempts")[-1]
-t.ok("hooks registered in netns %d" % inum in log and
-     "hooks unregistered in netns %d" % inum in log,
-     "each reached ndo_init (dv's hooks registered) and ndo_uninit")
+t.ok("netns %d: first device" % inum in log and
+     "netns %d: last device gone" % inum in log,
+     "each reached ndo_init (dv's first device) and ndo_uninit")
 t.eq(sh("ip -n dv -o link show type iptap").stdout.strip(), "",
      "none of them left a device")
 sh("ip -n dv link add ok0 type iptap")

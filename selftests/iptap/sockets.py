@@ -23,7 +23,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (ETH_P_ALL, REC_HLEN, SO_RCVBUFFORCE, Tap, iptap_add,
                       load_module, netns, owner_sysctl, sh, stop, sysfs,
-                      veth_pair, workload)
+                      veth_pair, wait_hooks, workload)
 
 N = int(os.environ.get("IPTAP_SOCKETS", 150000))
 PORT = 10000
@@ -53,6 +53,7 @@ with netns("a"):
     cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
     cap.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 512 << 20)
     cap.bind(("iptap0", ETH_P_ALL))
+    wait_hooks()
 unattr = int(sysfs("iptap0", "iptap/unattributed", ns="a"))
 sender, _ = workload("b", "udp-each", PORT, half, *BEFORE)
 sender.wait(timeout=600)

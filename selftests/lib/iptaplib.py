@@ -318,6 +318,22 @@ def ip_summary(rec):
             40 + struct.unpack_from(">H", p, 4)[0])
 
 
+def wait_hooks(timeout=5):
+    """Wait, in this thread's namespace, until its iptap hooks are
+    registered, which a worker does soon after a packet socket binds to
+    an iptap device.  Returns the seconds waited: 0 if they already were
+    when asked, None if they did not come."""
+    start, waited = time.time(), 0.0
+    while True:
+        with open("/proc/sys/net/iptap/hooks_registered") as f:
+            if f.read().strip() == "1":
+                return waited
+        waited = time.time() - start
+        if waited > timeout:
+            return None
+        time.sleep(0.001)
+
+
 class Capture:
     """An AF_PACKET socket on an iptap device, as tcpdump would open it.
     A thread drains it as records arrive, so that a busy test loses none
@@ -336,6 +352,8 @@ class Capture:
             self.sock = socket.socket(socket.AF_PACKET, sock_type, 0)
             self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
             self.sock.bind((dev, ETH_P_ALL))
+            if iptap:
+                self.hooks_wait = wait_hooks()
         self.dev = dev
         self.records = []
         self.last = time.time()

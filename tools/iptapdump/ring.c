@@ -105,6 +105,30 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * The module registers its hooks in a worker soon after a packet socket
+ * binds to an iptap device.  Wait for them (a second at most), so that
+ * every packet sent once we say we listen is recorded.  An older module
+ * without the sysctl registers them with the device.
+ */
+static void wait_hooks(void)
+{
+	char c;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		FILE *f = fopen("/proc/sys/net/iptap/hooks_registered", "r");
+
+		if (!f)
+			return;
+		c = (char)fgetc(f);
+		fclose(f);
+		if (c == '1')
+			return;
+		usleep(1000);
+	}
+}
+
 int ring_open(struct ring *r, const char *dev, size_t bufsize,
 	      const struct filter *f, char *err, size_t errlen)
 {
@@ -189,6 +213,8 @@ int ring_open(struct ring *r, const char *dev, size_t bufsize,
 			     strerror(errno));
 		goto fail;
 	}
+	if (driver_is_iptap(dev))
+		wait_hooks();
 	return 0;
 fail:
 	e = errno;
