@@ -28,7 +28,9 @@
  * runs, and a call for our device until it returns; with none free (or
  * when kprobes are disabled), the call is missed, and a listener it
  * added goes unseen until the next addition or a read of the sysctl.
- * net.iptap.listen_probe_missed counts such calls, for any device.
+ * net.iptap.listen_probe_missed counts the calls missed for want of an
+ * instance or by nesting, for any device; kprobes count none while
+ * they are disabled.
  */
 
 #include <linux/if_ether.h>
