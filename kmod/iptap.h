@@ -217,6 +217,7 @@ unsigned long iptap_listen_missed(void);
 void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 			  const struct nf_hook_state *state,
 			  const struct iptap_attr *attr);
+void iptap_record_spares_free(void);
 
 /* select.c */
 struct cgroup *iptap_cgroup_root_get(void);

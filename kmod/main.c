@@ -95,6 +95,8 @@ static void __exit iptap_exit(void)
 	rtnl_link_unregister(&iptap_link_ops);
 	/* A hook may still be running on another CPU: wait for it. */
 	synchronize_net();
+	/* ... and may have kept a record after the last hooks went. */
+	iptap_record_spares_free();
 	iptap_listen_exit();
 	/* The probes and the sweeps read per-namespace state: first. */
 	iptap_probes_exit();

@@ -22,6 +22,9 @@
 
 unsigned int iptap_net_id __read_mostly;
 
+/* Namespaces whose hooks are registered: with the last, records' spares go. */
+static atomic_t iptap_hooked_nets = ATOMIC_INIT(0);
+
 static unsigned int iptap_hook(void *priv, struct sk_buff *skb,
 			       const struct nf_hook_state *state)
 {
@@ -122,9 +125,12 @@ static int iptap_hooks_set(struct iptap_net *in, bool on)
 					    ARRAY_SIZE(iptap_hook_ops));
 		if (err)
 			return err;
+		atomic_inc(&iptap_hooked_nets);
 	} else {
 		nf_unregister_net_hooks(net, iptap_hook_ops,
 					ARRAY_SIZE(iptap_hook_ops));
+		if (atomic_dec_and_test(&iptap_hooked_nets))
+			iptap_record_spares_free();
 	}
 	WRITE_ONCE(in->hooks_on, on);
 	WRITE_ONCE(in->unlistened_since, 0);

@@ -7,6 +7,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/iptap.h>
+#include <linux/kcov.h>
 #include <linux/pkt_sched.h>
 #include <linux/skbuff.h>
 #include <linux/uidgid.h>
@@ -184,6 +185,98 @@ static void iptap_record_lost(struct iptap_dev *idev)
 }
 
 /*
+ * A ring socket copies a record into its ring and lets go of it before
+ * iptap_deliver() returns.  So each CPU keeps the last record that came
+ * back untouched, and writes the next one into it: no allocation, no
+ * zeroing and no free per packet, the larger part of what a record costs
+ * beyond the copy.  Only records iptap allocated itself are kept, never
+ * one a socket still holds or shares the data of (a queue, a clone).
+ */
+static DEFINE_PER_CPU(struct sk_buff *, iptap_spare_record);
+
+/* The largest record kept: a page, enough for an Ethernet MTU. */
+#define IPTAP_SPARE_MAX		SKB_WITH_OVERHEAD(PAGE_SIZE)
+
+/*
+ * A socket without a ring keeps every record.  Offered a record we also
+ * hold, it must clone it, for nothing: after a record was kept, the next
+ * ones on this CPU are handed over whole, and only then tried again.
+ */
+#define IPTAP_SPARE_BACKOFF	64
+static DEFINE_PER_CPU(int, iptap_spare_skip);
+
+/*
+ * The slots are exchanged with xchg(), atomic across CPUs, rather than
+ * this_cpu_xchg(), atomic on its own CPU only: iptap_record_spares_free()
+ * empties them all from one CPU while the others may be using theirs.
+ */
+static struct sk_buff *iptap_spare_take(unsigned int size)
+{
+	struct sk_buff *rec;
+
+	if (size > IPTAP_SPARE_MAX)
+		return NULL;
+	rec = xchg(raw_cpu_ptr(&iptap_spare_record), NULL);
+	if (!rec)
+		return NULL;
+	if (skb_end_offset(rec) < size) {
+		/* Replaced by a larger one after this record. */
+		consume_skb(rec);
+		return NULL;
+	}
+	/* What alloc_skb() would set. */
+	rec->alloc_cpu = raw_smp_processor_id();
+	skb_set_kcov_handle(rec, kcov_common_handle());
+	return rec;
+}
+
+/* Should we hold on to @rec through its delivery, to keep it? */
+static bool iptap_spare_wanted(const struct sk_buff *rec)
+{
+	/* Raced by a migration, a count may go below 0: harmless. */
+	if (this_cpu_read(iptap_spare_skip) > 0) {
+		this_cpu_dec(iptap_spare_skip);
+		return false;
+	}
+	return !skb_is_nonlinear(rec) && !rec->pfmemalloc &&
+	       skb_end_offset(rec) <= IPTAP_SPARE_MAX;
+}
+
+/* Keep @rec, delivered, for the next record if nothing else holds it. */
+static void iptap_spare_put(struct sk_buff *rec)
+{
+	if (refcount_read(&rec->users) != 1 || skb_cloned(rec)) {
+		this_cpu_write(iptap_spare_skip, IPTAP_SPARE_BACKOFF);
+		consume_skb(rec);
+		return;
+	}
+	/* Other CPUs' last reads of it come before our writes. */
+	smp_acquire__after_ctrl_dep();
+	/* Nothing a memset would lose: a record has none of these. */
+	DEBUG_NET_WARN_ON_ONCE(rec->destructor || skb_dst(rec) ||
+			       skb_nfct(rec) || rec->head_frag || rec->fclone);
+	/* As alloc_skb() leaves it, but for what iptap_spare_take() sets. */
+	memset(rec, 0, offsetof(struct sk_buff, tail));
+	skb_unset_mac_header(rec);
+	rec->transport_header = (typeof(rec->transport_header))~0U;
+	rec->data = rec->head;
+	skb_reset_tail_pointer(rec);
+	consume_skb(xchg(raw_cpu_ptr(&iptap_spare_record), rec));
+}
+
+/*
+ * Free the kept records.  A hook still running on another CPU may keep
+ * one again; it waits for the next call, at the latest the module's exit.
+ */
+void iptap_record_spares_free(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		consume_skb(xchg(per_cpu_ptr(&iptap_spare_record, cpu), NULL));
+}
+
+/*
  * A private copy of @skb with @headroom bytes in front for our header,
  * carrying none of the original's metadata but its flow hash.
  */
@@ -197,7 +290,8 @@ static struct sk_buff *iptap_record_copy(struct sk_buff *skb,
 	 * cheaper than copying the skb, whose metadata we would then drop.
 	 */
 	if (!skb_is_nonlinear(skb)) {
-		rec = alloc_skb(headroom + skb->len, GFP_ATOMIC);
+		rec = iptap_spare_take(headroom + skb->len) ?:
+		      alloc_skb(headroom + skb->len, GFP_ATOMIC);
 		if (!rec)
 			return NULL;
 		skb_reserve(rec, headroom);
@@ -264,6 +358,7 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 {
 	struct net_device *dev = idev->dev;
 	struct sk_buff *rec;
+	bool keep;
 
 	/* A raw record is the packet alone. */
 	rec = iptap_record_copy(skb, idev->mode == IPTAP_MODE_PKTAP ?
@@ -289,9 +384,17 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 	skb_reset_network_header(rec);
 	skb_reset_transport_header(rec);
 
+	/* Our own reference: the record comes back if nobody keeps it. */
+	keep = iptap_spare_wanted(rec);
+	if (keep)
+		skb_get(rec);
+
 	/* Packet sockets take their queue lock without disabling BHs. */
 	local_bh_disable();
 	dev_lstats_add(dev, rec->len);
 	iptap_deliver(rec, dev);
 	local_bh_enable();
+
+	if (keep)
+		iptap_spare_put(rec);
 }

@@ -48,7 +48,7 @@ start=$(date +%s)
 # lanes in make check (their "# kernels:" lines), but for attribution.py.
 # (The lists can be set in the environment; then no test is missed.)
 overridden=${LANE_A+x}${LANE_B+x}
-LANE_A=${LANE_A-"attribution.py lockorder.py malformed.py paths.py flows.py"}
+LANE_A=${LANE_A-"attribution.py lockorder.py malformed.py paths.py flows.py reuse.py"}
 LANE_B=${LANE_B-"owners.py probes.py capture.py device.py hooks.py"}
 NOT_DEBUG="any.py autoload.py counters.py iptapdump.py isolation.py mptcp.py packages.py rawmode.py remote.py rmmod.py selection.py sockets.py stress.py tcpdump.py writes.py"
 lane_a=() lane_b=()

@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+# kernels: 6.1.* 6.12.* 7.*
+"""Records written into a buffer a ring gave back.
+
+Each CPU keeps the last record that a ring socket copied and let go of,
+and writes the next record into it (kmod/record.c).  A record a socket
+without a ring still holds in its queue must never be written over.
+
+Topology: namespaces a and b joined by a veth of MTU 9000; iptap0 lives
+in a.  A sender in a and one in b each send datagrams of sizes that grow
+and shrink (5 bytes to 8000, past the largest record kept), each
+numbered and filled with a pattern of its own.  Captured by iptapdump's ring alone, then by the
+ring and by a packet socket that reads only after the last datagram
+(every record waits in its queue while the next ones are made), then by
+that socket alone: every record must carry its own datagram, whole.
+"""
+
+import os
+import shutil
+import socket
+import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from iptaplib import (ROOT, Tap, ToolRun, iptap_add, load_module, netns,
+                      parse_record, sh, veth_pair, wait_hooks)
+
+TOOL = os.path.join(ROOT, "tools", "iptapdump", "iptapdump")
+OUT = "/tmp/reuse-test"
+ETH_P_ALL = 3
+SO_RCVBUFFORCE = 33
+# Linear packets all, up to twice the largest record kept (a page).
+SIZES = (5, 1400, 7, 1000, 6000, 64, 1472, 200, 8000, 33)
+COUNT = 200
+PORT_OUT, PORT_IN = 9999, 9998
+
+t = Tap()
+load_module()
+veth_pair("a", "b", mtu=9000)
+iptap_add("iptap0", ns="a")
+shutil.rmtree(OUT, ignore_errors=True)
+os.makedirs(OUT)
+
+
+def payload(tag, i):
+    """Datagram i of sender tag: its number, then a pattern of its own."""
+    size = SIZES[i % len(SIZES)]
+    body = bytes((i * 7 + k + tag) & 0xff for k in range(size - 5))
+    return struct.pack("!BI", tag, i) + body
+
+
+SENDER = r"""
+import socket, struct, sys
+tag, addr, port, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+sizes = %r
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(count):
+    size = sizes[i %% len(sizes)]
+    body = bytes((i * 7 + k + tag) & 0xff for k in range(size - 5))
+    s.sendto(struct.pack("!BI", tag, i) + body, (addr, port))
+""" % (SIZES,)
+with open(OUT + "/sender.py", "w") as f:
+    f.write(SENDER)
+
+
+def send_both():
+    sh("python3 %s/sender.py 1 10.0.0.2 %d %d" % (OUT, PORT_OUT, COUNT),
+       ns="a")
+    sh("python3 %s/sender.py 2 10.0.0.1 %d %d" % (OUT, PORT_IN, COUNT),
+       ns="b")
+
+
+def datagrams(packets):
+    """The payloads of the UDP datagrams to our ports, from the records'
+    IPv4 packets."""
+    got = []
+    for pkt in packets:
+        if len(pkt) < 28 or pkt[0] >> 4 != 4 or pkt[9] != 17:
+            continue
+        ihl = (pkt[0] & 0xf) * 4
+        if struct.unpack_from("!H", pkt, ihl + 2)[0] in (PORT_OUT, PORT_IN):
+            got.append(pkt[ihl + 8:])
+    return got
+
+
+def check(name, packets):
+    """Every datagram once, each with its own bytes."""
+    got = datagrams(packets)
+    want = {(tag, i): payload(tag, i) for tag in (1, 2) for i in range(COUNT)}
+    seen = {}
+    for data in got:
+        key = struct.unpack_from("!BI", data) if len(data) >= 5 else None
+        seen.setdefault(key, []).append(data)
+    bad = [k for k, p in want.items() if seen.get(k) != [p]]
+    t.eq(len(got), len(want), "%s: a record for each datagram, out and in"
+         % name)
+    t.ok(not bad, "%s: each record carries its own datagram, whole" % name,
+         [(k, [len(d) for d in seen.get(k, [])]) for k in bad[:5]])
+
+
+def pcap_packets(path):
+    """The IP packet of each record of a PKTAP pcap file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out, off = [], 24
+    while off + 16 <= len(data):
+        cap = struct.unpack_from("<I", data, off + 8)[0]
+        rec = parse_record(data[off + 16:off + 16 + cap])
+        if rec:
+            out.append(rec["packet"])
+        off += 16 + cap
+    return out
+
+
+class Dump(ToolRun):
+    def __init__(self, name):
+        super().__init__(name, ["ip", "netns", "exec", "a", TOOL, "-B", "8",
+                                "-w", "%s/%s.pcap" % (OUT, name), "udp"],
+                         OUT)
+
+
+def slow_reader():
+    """A packet socket on iptap0 that nobody reads until told."""
+    with netns("a"):
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
+        s.bind(("iptap0", ETH_P_ALL))
+        wait_hooks()
+    return s
+
+
+def read_all(s):
+    out = []
+    s.setblocking(False)
+    while True:
+        try:
+            data = s.recv(1 << 16)
+        except BlockingIOError:
+            return out
+        rec = parse_record(data)
+        if rec:
+            out.append(rec["packet"])
+
+
+# --- a ring alone: most records are written into the kept buffer ---------
+ring = Dump("ring")
+t.ok(b"listening on iptap0" in ring.err, "iptapdump listens", ring.stderr)
+send_both()
+ring.interrupt()
+check("ring alone", pcap_packets(OUT + "/ring.pcap"))
+
+# --- a ring and a queue: the queued records must stay as they were -------
+ring = Dump("both")
+slow = slow_reader()
+send_both()
+ring.interrupt()
+check("ring beside a queue, the ring's records",
+      pcap_packets(OUT + "/both.pcap"))
+check("ring beside a queue, the queue's records, read last",
+      read_all(slow))
+slow.close()
+
+# --- a queue alone: every record is kept by the socket -------------------
+slow = slow_reader()
+send_both()
+check("a queue alone, read last", read_all(slow))
+slow.close()
+
+t.done()
