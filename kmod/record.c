@@ -194,8 +194,8 @@ static void iptap_record_lost(struct iptap_dev *idev)
  */
 static DEFINE_PER_CPU(struct sk_buff *, iptap_spare_record);
 
-/* The largest record kept: a page, enough for an Ethernet MTU. */
-#define IPTAP_SPARE_MAX		SKB_WITH_OVERHEAD(PAGE_SIZE)
+/* The largest record kept, whatever the page size: an Ethernet MTU's. */
+#define IPTAP_SPARE_MAX		SKB_WITH_OVERHEAD(4096)
 
 /*
  * A socket without a ring keeps every record.  Offered a record we also
@@ -230,14 +230,24 @@ static struct sk_buff *iptap_spare_take(unsigned int size)
 	return rec;
 }
 
-/* Should we hold on to @rec through its delivery, to keep it? */
-static bool iptap_spare_wanted(const struct sk_buff *rec)
+/* May the next record on this CPU be kept? */
+static bool iptap_spare_trying(void)
 {
-	/* Raced by a migration, a count may go below 0: harmless. */
+	/*
+	 * A migration, or a softirq's record between the read and the
+	 * decrement, may take the count below 0: the next failed put sets
+	 * it again.
+	 */
 	if (this_cpu_read(iptap_spare_skip) > 0) {
 		this_cpu_dec(iptap_spare_skip);
 		return false;
 	}
+	return true;
+}
+
+/* Can @rec be kept, if nothing holds it after its delivery? */
+static bool iptap_spare_fits(const struct sk_buff *rec)
+{
 	return !skb_is_nonlinear(rec) && !rec->pfmemalloc &&
 	       skb_end_offset(rec) <= IPTAP_SPARE_MAX;
 }
@@ -253,8 +263,9 @@ static void iptap_spare_put(struct sk_buff *rec)
 	/* Other CPUs' last reads of it come before our writes. */
 	smp_acquire__after_ctrl_dep();
 	/* Nothing a memset would lose: a record has none of these. */
-	DEBUG_NET_WARN_ON_ONCE(rec->destructor || skb_dst(rec) ||
-			       skb_nfct(rec) || rec->head_frag || rec->fclone);
+	DEBUG_NET_WARN_ON_ONCE(rec->sk || rec->destructor || skb_dst(rec) ||
+			       skb_nfct(rec) || skb_has_extensions(rec) ||
+			       rec->head_frag || rec->fclone);
 	/* As alloc_skb() leaves it, but for what iptap_spare_take() sets. */
 	memset(rec, 0, offsetof(struct sk_buff, tail));
 	skb_unset_mac_header(rec);
@@ -278,10 +289,11 @@ void iptap_record_spares_free(void)
 
 /*
  * A private copy of @skb with @headroom bytes in front for our header,
- * carrying none of the original's metadata but its flow hash.
+ * carrying none of the original's metadata but its flow hash; written
+ * into this CPU's kept record if @spare.
  */
 static struct sk_buff *iptap_record_copy(struct sk_buff *skb,
-					 unsigned int headroom)
+					 unsigned int headroom, bool spare)
 {
 	struct sk_buff *rec;
 
@@ -290,8 +302,9 @@ static struct sk_buff *iptap_record_copy(struct sk_buff *skb,
 	 * cheaper than copying the skb, whose metadata we would then drop.
 	 */
 	if (!skb_is_nonlinear(skb)) {
-		rec = iptap_spare_take(headroom + skb->len) ?:
-		      alloc_skb(headroom + skb->len, GFP_ATOMIC);
+		rec = spare ? iptap_spare_take(headroom + skb->len) : NULL;
+		if (!rec)
+			rec = alloc_skb(headroom + skb->len, GFP_ATOMIC);
 		if (!rec)
 			return NULL;
 		skb_reserve(rec, headroom);
@@ -357,12 +370,12 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 			  const struct iptap_attr *attr)
 {
 	struct net_device *dev = idev->dev;
+	bool keep = iptap_spare_trying();
 	struct sk_buff *rec;
-	bool keep;
 
 	/* A raw record is the packet alone. */
 	rec = iptap_record_copy(skb, idev->mode == IPTAP_MODE_PKTAP ?
-				     IPTAP_RECORD_HLEN : 0);
+				     IPTAP_RECORD_HLEN : 0, keep);
 	if (!rec) {
 		iptap_record_lost(idev);
 		return;
@@ -385,7 +398,7 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 	skb_reset_transport_header(rec);
 
 	/* Our own reference: the record comes back if nobody keeps it. */
-	keep = iptap_spare_wanted(rec);
+	keep = keep && iptap_spare_fits(rec);
 	if (keep)
 		skb_get(rec);
 
