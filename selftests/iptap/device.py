@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
 # kernels: 6.1.* 7.*
-# (not Debian's 6.12 kernels: their source is the debug kernels' of
-# make check-debug, where it runs on the preemptible one, with KASAN.)
+# (not Debian's 6.12 kernels: their source is the debug kernel's of
+# make check-debug, where it runs on PREEMPT_RT, with lockdep.)
 """The iptap link type: creation, naming, state, type, driver, refusals.
 
 Devices are made with stock iproute2 as a user would; each is up and

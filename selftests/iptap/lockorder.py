@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
 # kernels: 6.1.* 7.*
-# (not Debian's 6.12 kernels: their source is the debug kernels' of
-# make check-debug, where it runs on the PREEMPT_RT one, with lockdep.)
+# (not Debian's 6.12 kernels: their source is the debug kernel's of
+# make check-debug, where it runs on PREEMPT_RT, with lockdep.)
 """A pre-fork server's children accept() while softirqs read socket locks.
 
 The module learns who accepted a connection from its kprobe on

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-# kernels: 6.1.* 6.12.* 7.*
+# kernels: 6.1.* 7.*
+# (not Debian's 6.12 kernels: their source is the debug kernel's of
+# make check-debug, where it runs on PREEMPT_RT, with lockdep.)
 """Records written into a buffer a ring gave back.
 
 Each CPU keeps the last record that a ring socket copied and let go of,
