@@ -320,6 +320,10 @@ enter() {
 		ip -n a link add iptap0 type iptap
 		cap_start ring-1 a "$bin/ring" -i iptap0
 		cap_start ring-2 a "$bin/ring" -i iptap0 ;;
+	listener-queue)
+		iptap_load
+		ip -n a link add iptap0 type iptap
+		cap_start ring a "$bin/ring" -q -i iptap0 ;;
 	listener-in)
 		iptap_load
 		ip -n b link add iptap0 type iptap
@@ -349,6 +353,8 @@ enter() {
 		cap_start tcpdump a /usr/bin/tcpdump -i iptap0 -w /dev/null ;;
 	ring-veth)
 		cap_start ring a "$bin/ring" -i va ;;
+	queue-veth)
+		cap_start ring a "$bin/ring" -q -i va ;;
 	ring2-veth)
 		cap_start ring-1 a "$bin/ring" -i va
 		cap_start ring-2 a "$bin/ring" -i va ;;

@@ -5,9 +5,11 @@
  * packet socket on DEV as libpcap does (ETH_P_ALL, a mapped TPACKET_V3
  * ring of BLOCKS blocks of BLOCK_KB KiB each, blocks retired after TOV
  * ms), hands every filled block straight back to the kernel, and on
- * SIGINT or SIGTERM prints the socket's statistics.
+ * SIGINT or SIGTERM prints the socket's statistics.  With -q, no ring:
+ * each frame is read with recv() from the socket's queue, as a reader
+ * that does not map a ring gets them.
  *
- *   ring -i DEV [-n BLOCKS] [-k BLOCK_KB] [-t TOV]
+ *   ring -i DEV [-q] [-n BLOCKS] [-k BLOCK_KB] [-t TOV]
  *
  * The defaults (8 blocks of 256 KiB, 1000 ms) are those libpcap 1.10
  * gives tcpdump: a 2 MiB buffer in blocks that hold a 256 KiB snapshot.
@@ -38,7 +40,7 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ring -i DEV [-n BLOCKS] [-k BLOCK_KB] [-t TOV_MS]\n");
+	fprintf(stderr, "usage: ring -i DEV [-q] [-n BLOCKS] [-k BLOCK_KB] [-t TOV_MS]\n");
 	exit(2);
 }
 
@@ -46,18 +48,20 @@ int main(int argc, char **argv)
 {
 	unsigned long long seen = 0, bytes = 0, blocks_seen = 0;
 	unsigned int nblocks = 8, block_kb = 256, tov = 1000, cur = 0, i;
-	int version = TPACKET_V3, fd, opt;
+	int version = TPACKET_V3, queue = 0, fd, opt;
 	struct tpacket_stats_v3 st;
 	struct tpacket_req3 req;
 	struct sockaddr_ll sll;
 	struct sigaction sa;
 	const char *dev = NULL;
 	socklen_t len;
-	uint8_t *map;
+	static uint8_t frame[65536];
+	uint8_t *map = NULL;
 
-	while ((opt = getopt(argc, argv, "i:n:k:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "i:qn:k:t:")) != -1) {
 		switch (opt) {
 		case 'i': dev = optarg; break;
+		case 'q': queue = 1; break;
 		case 'n': nblocks = atoi(optarg); break;
 		case 'k': block_kb = atoi(optarg); break;
 		case 't': tov = atoi(optarg); break;
@@ -88,15 +92,19 @@ int main(int argc, char **argv)
 	req.tp_frame_size = 2048;	/* unused by V3, but must divide a block */
 	req.tp_frame_nr = req.tp_block_size / req.tp_frame_size * nblocks;
 	req.tp_retire_blk_tov = tov;
-	if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req))) {
+	if (!queue &&
+	    setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req))) {
 		perror("PACKET_RX_RING");
 		return 1;
 	}
-	map = mmap(NULL, (size_t)req.tp_block_size * nblocks,
-		   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, fd, 0);
-	if (map == MAP_FAILED) {
-		perror("mmap");
-		return 1;
+	if (!queue) {
+		map = mmap(NULL, (size_t)req.tp_block_size * nblocks,
+			   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED,
+			   fd, 0);
+		if (map == MAP_FAILED) {
+			perror("mmap");
+			return 1;
+		}
 	}
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
@@ -113,7 +121,24 @@ int main(int argc, char **argv)
 	printf("ring ready on %s\n", dev);
 	fflush(stdout);
 
-	while (!stop) {
+	while (queue && !stop) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLERR };
+		ssize_t n = recv(fd, frame, sizeof(frame), MSG_DONTWAIT);
+
+		if (n >= 0) {
+			seen++;
+			bytes += n;
+		} else if (errno == EAGAIN) {
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+				perror("poll");
+				return 1;
+			}
+		} else if (errno != EINTR) {
+			perror("recv");
+			return 1;
+		}
+	}
+	while (!queue && !stop) {
 		struct tpacket_block_desc *bd = (void *)(map +
 				(size_t)cur * req.tp_block_size);
 		struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLERR };
