@@ -32,8 +32,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (AF_DARWIN_INET, AF_DARWIN_INET6, ROOT, SID_ROOT, Tap,
-                      ToolRun, iptap_add, ip_summary, load_module, sh,
-                      sid_tshark, stop, veth_pair, workload)
+                      ToolRun, iptap_add, ip_summary, load_module,
+                      read_pcap, sh, sid_tshark, stop, veth_pair, workload)
 
 TOOL = os.path.join(ROOT, "tools", "iptapdump", "iptapdump")
 # Built with ASan and UBSan by "make -C tools/iptapdump check" (make check
@@ -374,12 +374,8 @@ def pcapng_packets(data):
 
 def pktap_packets(path):
     """The same of each record of a PKTAP pcap file."""
-    with open(path, "rb") as f:
-        data = f.read()
-    out, off = [], 24
-    while off + 16 <= len(data):
-        cap = struct.unpack_from("<I", data, off + 8)[0]
-        rec = data[off + 16:off + 16 + cap]
+    out = []
+    for rec in read_pcap(path):
         hlen, = struct.unpack_from("<I", rec)
         pid, = struct.unpack_from("<i", rec, 52)
         name = rec[56:73].split(b"\0")[0].decode()
@@ -387,7 +383,6 @@ def pktap_packets(path):
                     struct.unpack_from("<I", rec, 36)[0],
                     (pid & 0xffffffff, name) if pid != -1 else None,
                     rec[hlen + 4:]))
-        off += 16 + cap
     return out
 
 

@@ -26,7 +26,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (ROOT, Tap, ToolRun, iptap_add, load_module, netns,
-                      parse_record, sh, veth_pair, wait_hooks)
+                      parse_record, read_pcap, sh, veth_pair, wait_hooks)
 
 TOOL = os.path.join(ROOT, "tools", "iptapdump", "iptapdump")
 OUT = "/tmp/reuse-test"
@@ -103,16 +103,8 @@ def check(name, packets):
 
 def pcap_packets(path):
     """The IP packet of each record of a PKTAP pcap file."""
-    with open(path, "rb") as f:
-        data = f.read()
-    out, off = [], 24
-    while off + 16 <= len(data):
-        cap = struct.unpack_from("<I", data, off + 8)[0]
-        rec = parse_record(data[off + 16:off + 16 + cap])
-        if rec:
-            out.append(rec["packet"])
-        off += 16 + cap
-    return out
+    return [rec["packet"] for rec in map(parse_record, read_pcap(path))
+            if rec]
 
 
 class Dump(ToolRun):

@@ -443,6 +443,18 @@ def write_pcap(path, records, linktype=258):
             f.write(raw)
 
 
+def read_pcap(path):
+    """The records (bytes) of a classic little-endian pcap file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out, off = [], 24
+    while off + 16 <= len(data):
+        cap = struct.unpack_from("<I", data, off + 8)[0]
+        out.append(data[off + 16:off + 16 + cap])
+        off += 16 + cap
+    return out
+
+
 class ToolRun:
     """A capture program (tcpdump, iptapdump) running in the background,
     its stdout in OUTDIR/NAME.out and its stderr kept; by default it is
