@@ -25,14 +25,13 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import (ROOT, Tap, ToolRun, iptap_add, load_module, netns,
-                      parse_record, read_pcap, sh, veth_pair, wait_hooks)
+from iptaplib import (ETH_P_ALL, ROOT, SO_RCVBUFFORCE, Tap, ToolRun,
+                      iptap_add, load_module, netns, parse_record, read_pcap,
+                      veth_pair, wait_hooks)
 
 TOOL = os.path.join(ROOT, "tools", "iptapdump", "iptapdump")
 OUT = "/tmp/reuse-test"
-ETH_P_ALL = 3
-SO_RCVBUFFORCE = 33
-# Linear packets all, up to twice the largest record kept (a page).
+# Linear packets all, up to twice the largest record kept (4 KiB).
 SIZES = (5, 1400, 7, 1000, 6000, 64, 1472, 200, 8000, 33)
 COUNT = 200
 PORT_OUT, PORT_IN = 9999, 9998
@@ -52,25 +51,15 @@ def payload(tag, i):
     return struct.pack("!BI", tag, i) + body
 
 
-SENDER = r"""
-import socket, struct, sys
-tag, addr, port, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-sizes = %r
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for i in range(count):
-    size = sizes[i %% len(sizes)]
-    body = bytes((i * 7 + k + tag) & 0xff for k in range(size - 5))
-    s.sendto(struct.pack("!BI", tag, i) + body, (addr, port))
-""" % (SIZES,)
-with open(OUT + "/sender.py", "w") as f:
-    f.write(SENDER)
-
-
 def send_both():
-    sh("python3 %s/sender.py 1 10.0.0.2 %d %d" % (OUT, PORT_OUT, COUNT),
-       ns="a")
-    sh("python3 %s/sender.py 2 10.0.0.1 %d %d" % (OUT, PORT_IN, COUNT),
-       ns="b")
+    """Each sender's datagrams, from a socket made in its namespace."""
+    for ns, tag, addr, port in (("a", 1, "10.0.0.2", PORT_OUT),
+                                ("b", 2, "10.0.0.1", PORT_IN)):
+        with netns(ns):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with s:
+            for i in range(COUNT):
+                s.sendto(payload(tag, i), (addr, port))
 
 
 def datagrams(packets):
