@@ -63,6 +63,13 @@ static int iptap_echo_id(struct sk_buff *skb, u8 pf, bool request)
 	return ntohs(ih->un.echo.id);
 }
 
+/* Can @sk send an echo request: a ping socket, or a raw one? */
+static bool iptap_may_ping(const struct sock *sk)
+{
+	return sk->sk_type == SOCK_RAW || sk->sk_protocol == IPPROTO_ICMP ||
+	       sk->sk_protocol == IPPROTO_ICMPV6;
+}
+
 static void iptap_attr_from_owner(struct iptap_attr *a,
 				  const struct iptap_owner *o)
 {
@@ -235,7 +242,12 @@ static void iptap_attribute_out(struct sk_buff *skb,
 		} else {
 			iptap_attr_from_owner(a, o);
 		}
-		/* Replies to ping carry only its identifier: remember it. */
+		/*
+		 * Replies to ping carry only its identifier: remember it.
+		 * Echo requests come from ping and raw sockets.
+		 */
+		if (!iptap_may_ping(sk))
+			return;
 		id = iptap_echo_id(skb, state->pf, true);
 		if (id >= 0)
 			iptap_owner_note_ping(owners, sk, state->pf, id);

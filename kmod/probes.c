@@ -152,7 +152,16 @@ static int iptap_sock_destruct(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+/*
+ * Registered in this order, and unregistered in it.  The destruction
+ * probe comes first: no socket is recorded before it can see it go.  Its
+ * misses are read for every cached packet (iptap_probes_missed()).
+ */
+#define IPTAP_KPROBE_DESTRUCT	0
+
 static struct kprobe iptap_kprobes[] = {
+	[IPTAP_KPROBE_DESTRUCT] = { .symbol_name = "inet_sock_destruct",
+				    .pre_handler = iptap_sock_destruct },
 	{ .symbol_name = "security_socket_post_create",
 	  .pre_handler = iptap_post_create },
 	{ .symbol_name = "security_socket_bind",
@@ -163,8 +172,6 @@ static struct kprobe iptap_kprobes[] = {
 	  .pre_handler = iptap_socket_use },
 	{ .symbol_name = "security_sock_graft",
 	  .pre_handler = iptap_graft },
-	{ .symbol_name = "inet_sock_destruct",
-	  .pre_handler = iptap_sock_destruct },
 };
 
 /* A UDP socket whose port's sockets a function is changing. */
@@ -574,12 +581,7 @@ bool iptap_probes_missing(void)
 /* Hits of the destruction probe that kprobes dropped, since armed. */
 unsigned long iptap_probes_missed(void)
 {
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(iptap_kprobes); i++)
-		if (iptap_kprobes[i].pre_handler == iptap_sock_destruct)
-			return READ_ONCE(iptap_kprobes[i].nmissed);
-	return 0;
+	return READ_ONCE(iptap_kprobes[IPTAP_KPROBE_DESTRUCT].nmissed);
 }
 
 /* Module init: find the receive tracepoint, where the kernel has one. */

@@ -83,16 +83,19 @@ static u32 iptap_ipproto(struct sk_buff *skb, u8 pf)
 	return proto;
 }
 
+/* @p's PID in @ns, the device creator's; 0 if it has none there. */
+static pid_t iptap_proc_nr(const struct iptap_proc *p, struct pid_namespace *ns)
+{
+	return p ? pid_nr_ns(p->tgid, ns) : 0;
+}
+
 /*
- * A process as the device's creator sees it: -1 and no name when it is
- * not visible in the creator's PID namespace (or there is no process).
+ * A process as the device's creator sees it, @nr its PID there: -1 and
+ * no name when it is not visible (or there is no process).
  */
 static void iptap_fill_proc(__le32 *pid, char *comm,
-			    const struct iptap_proc *p,
-			    struct pid_namespace *ns)
+			    const struct iptap_proc *p, pid_t nr)
 {
-	pid_t nr = p ? pid_nr_ns(p->tgid, ns) : 0;
-
 	if (!nr) {
 		*pid = cpu_to_le32(-1);
 		return;
@@ -127,8 +130,12 @@ static void iptap_fill_header(struct iptap_pktap_hdr *hdr, struct sk_buff *skb,
 {
 	bool out = state->hook == NF_INET_LOCAL_OUT;
 	const struct net_device *realdev = out ? state->out : state->in;
-	struct timespec64 ts = ktime_to_timespec64(tstamp);
+	const struct iptap_proc *last = attr->last;
+	const struct iptap_proc *creator = attr->creator ?: last;
+	pid_t nr = iptap_proc_nr(last, ns);
 	size_t len;
+	u32 nsec;
+	u64 sec;
 
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->pth_length = cpu_to_le32(IPTAP_PKTAP_HDR_LEN + IPTAP_PKTAP_EXT_LEN);
@@ -145,14 +152,21 @@ static void iptap_fill_header(struct iptap_pktap_hdr *hdr, struct sk_buff *skb,
 					   IPTAP_PTH_FLAG_DIR_IN);
 	hdr->pth_protocol_family = cpu_to_le32(state->pf == NFPROTO_IPV4 ?
 					       IPTAP_AF_INET : IPTAP_AF_INET6);
-	iptap_fill_proc(&hdr->pth_pid, hdr->pth_comm, attr->last, ns);
-	iptap_fill_proc(&hdr->pth_epid, hdr->pth_ecomm,
-			attr->creator ?: attr->last, ns);
+	iptap_fill_proc(&hdr->pth_pid, hdr->pth_comm, last, nr);
+	/* Most sockets are used by the process that made them: one lookup. */
+	if (!last || creator->tgid != last->tgid)
+		nr = iptap_proc_nr(creator, ns);
+	iptap_fill_proc(&hdr->pth_epid, hdr->pth_ecomm, creator, nr);
 	hdr->pth_svc = cpu_to_le32(iptap_prio_to_svc[skb->priority & TC_PRIO_MAX]);
 	hdr->pth_flowid = cpu_to_le32(flowid);
 	hdr->pth_ipproto = cpu_to_le32(iptap_ipproto(skb, state->pf));
-	hdr->pth_tstamp_sec = cpu_to_le32((u32)ts.tv_sec);
-	hdr->pth_tstamp_usec = cpu_to_le32(ts.tv_nsec / NSEC_PER_USEC);
+	/*
+	 * The real clock is never before 1970: settimeofday(), clock_settime()
+	 * and adjtimex() refuse to set it there.
+	 */
+	sec = div_u64_rem(ktime_to_ns(tstamp), NSEC_PER_SEC, &nsec);
+	hdr->pth_tstamp_sec = cpu_to_le32((u32)sec);
+	hdr->pth_tstamp_usec = cpu_to_le32(nsec / NSEC_PER_USEC);
 }
 
 /* Hand @skb to every ETH_P_ALL handler of @dev, as the core's taps do. */
