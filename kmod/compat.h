@@ -16,6 +16,21 @@
 #include <net/rtnetlink.h>
 #include <net/udp.h>
 
+/*
+ * An ftrace callback's arguments, from the registers ftrace saves for it
+ * without FTRACE_OPS_FL_SAVE_REGS (the receive hook, probes.c).  6.1 has
+ * no accessor; x86-64 keeps them in a pt_regs there.
+ */
+#include <linux/ftrace.h>
+#if defined(CONFIG_DYNAMIC_FTRACE_WITH_ARGS) && defined(CONFIG_X86_64) && \
+	!defined(ftrace_regs_get_argument)
+#define ftrace_regs_get_argument(fregs, n) \
+	regs_get_kernel_argument(&(fregs)->regs, n)
+#endif
+#if defined(CONFIG_DYNAMIC_FTRACE_WITH_ARGS) && defined(ftrace_regs_get_argument)
+#define IPTAP_HAVE_FTRACE_ARGS
+#endif
+
 /* UDP-Lite left the kernel in 7.1 (no macro tells). */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(7, 1, 0)
 #include <net/udplite.h>

@@ -31,10 +31,12 @@
  * (BENCHMARKS.md).  It names a reader once its read returns, so a
  * packet that arrives while a process waits in its first read of a
  * socket it did not create is still its previous user's.  Kernels
- * without the tracepoint get a kprobe on security_socket_recvmsg(),
- * which names the reader on entry, through ftrace's trampoline and
- * kprobes' handler list.  Tracepoint probes may run preemptible (7.x);
- * the handler assumes nothing of it.
+ * without the tracepoint hook security_socket_recvmsg(), which names
+ * the reader on entry: through an ftrace callback of our own where
+ * ftrace hands it the arguments (x86-64 6.1), which costs 40% of a
+ * kprobe there, else with a kprobe, which saves every register and then
+ * looks itself up.  Tracepoint probes may run preemptible (7.x); the
+ * handler assumes nothing of it.
  */
 
 #include <linux/kprobes.h>
@@ -47,6 +49,7 @@
 #include <net/mptcp.h>
 #include <net/sock.h>
 
+#include "compat.h"
 #include "iptap.h"
 
 /* The receive hook goes this long after the last record. */
@@ -279,10 +282,37 @@ static unsigned long iptap_udp_armed_at;	/* jiffies */
 static void iptap_flows_start(struct work_struct *work);
 static DECLARE_DELAYED_WORK(iptap_flows_start_work, iptap_flows_start);
 
+#ifdef IPTAP_HAVE_FTRACE_ARGS
+/*
+ * security_socket_recvmsg(sock, ...).  Like a kprobe handler, it runs
+ * with preemption disabled and never within itself: the recursion lock
+ * gives both.
+ */
+static void iptap_recv_ftraced(unsigned long ip, unsigned long parent_ip,
+			       struct ftrace_ops *ops,
+			       struct ftrace_regs *fregs)
+{
+	struct socket *sock = (void *)ftrace_regs_get_argument(fregs, 0);
+	int bit = ftrace_test_recursion_trylock(ip, parent_ip);
+
+	if (bit < 0)
+		return;
+	iptap_probe_use(sock->sk, false);
+	ftrace_test_recursion_unlock(bit);
+}
+
+static struct ftrace_ops iptap_recv_ops = {
+	.func	= iptap_recv_ftraced,
+};
+
+/* Written by ftrace_set_filter() as it parses it. */
+static unsigned char iptap_recv_func[] = "security_socket_recvmsg";
+#else
 static struct kprobe iptap_recv_probe = {
 	.symbol_name	= "security_socket_recvmsg",
 	.pre_handler	= iptap_socket_use,
 };
+#endif
 
 /* sock_recv_length(sk, ret, flags): a read of @sk returned. */
 static void iptap_recv_traced(void *data, struct sock *sk, int ret,
@@ -323,19 +353,48 @@ static void iptap_kprobe_reset(struct kprobe *kp)
 	kp->flags = 0;
 }
 
+#ifdef IPTAP_HAVE_FTRACE_ARGS
+static int iptap_recv_entry_register(void)
+{
+	int err = ftrace_set_filter(&iptap_recv_ops, iptap_recv_func,
+				    strlen(iptap_recv_func), 1);
+
+	return err ?: register_ftrace_function(&iptap_recv_ops);
+}
+
+static void iptap_recv_entry_unregister(void)
+{
+	unregister_ftrace_function(&iptap_recv_ops);
+}
+
+#define IPTAP_RECV_ENTRY	"ftrace"
+#else
+static int iptap_recv_entry_register(void)
+{
+	iptap_kprobe_reset(&iptap_recv_probe);
+	return register_kprobe(&iptap_recv_probe);
+}
+
+static void iptap_recv_entry_unregister(void)
+{
+	unregister_kprobe(&iptap_recv_probe);
+}
+
+#define IPTAP_RECV_ENTRY	"kprobe"
+#endif
+
 static int iptap_recv_register(void)
 {
 	if (iptap_recv_tp)
 		return tracepoint_probe_register(iptap_recv_tp,
 						 (void *)iptap_recv_traced, NULL);
-	iptap_kprobe_reset(&iptap_recv_probe);
-	return register_kprobe(&iptap_recv_probe);
+	return iptap_recv_entry_register();
 }
 
 /*
- * Called with iptap_probes_lock held.  The kprobe waits for its running
- * handlers; the tracepoint's, which need nothing freed, are waited for
- * once, at module exit.
+ * Called with iptap_probes_lock held.  The ftrace callback and the
+ * kprobe wait for their running handlers; the tracepoint's, which need
+ * nothing freed, are waited for once, at module exit.
  */
 static void iptap_recv_disarm(void)
 {
@@ -346,7 +405,7 @@ static void iptap_recv_disarm(void)
 							 (void *)iptap_recv_traced,
 							 NULL));
 	else
-		unregister_kprobe(&iptap_recv_probe);
+		iptap_recv_entry_unregister();
 	WRITE_ONCE(iptap_recv_armed, false);
 	iptap_dbg("receive hook disarmed\n");
 }
@@ -364,7 +423,7 @@ static void iptap_recv_arm(struct work_struct *work)
 			schedule_delayed_work(&iptap_recv_idle_work,
 					      IPTAP_RECV_IDLE);
 			iptap_dbg("receive hook armed (%s)\n",
-				  iptap_recv_tp ? "tracepoint" : "kprobe");
+				  iptap_recv_tp ? "tracepoint" : IPTAP_RECV_ENTRY);
 		} else {
 			WRITE_ONCE(iptap_recv_failed, true);
 			pr_warn_once("iptap: no receive hook (%d): receiving processes are not recorded\n",
@@ -607,4 +666,8 @@ void iptap_probes_exit(void)
 	/* No receive handler may still run when the module's text goes. */
 	if (iptap_recv_tp)
 		tracepoint_synchronize_unregister();
+#ifdef IPTAP_HAVE_FTRACE_ARGS
+	else
+		ftrace_free_filter(&iptap_recv_ops);
+#endif
 }
