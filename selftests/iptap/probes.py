@@ -13,13 +13,13 @@ before its scan, so they are there once the scan is done.  The
 receive hook, which would run for every datagram a process reads, is
 armed only while captures get records, and goes 5 seconds after the last
 one.  It is the sock_recv_length tracepoint where the kernel has it
-(6.3 and later; never a kprobe there), else a kprobe on
-security_socket_recvmsg().  No probe runs on sends: the hook records the
-sending process.  While armed, the receive hook names the process that
-reads a socket it did not create: a UDP socket bound by a parent and
-read by its child only is the child's from the child's first read on
-(the kprobe, on entry), or once that first read returned (the
-tracepoint).
+(6.3 and later; never a probe on a function there), else a hook on the
+entry of security_socket_recvmsg(): an ftrace callback of the module's
+own on x86-64, a kprobe elsewhere.  No probe runs on sends: the hook
+records the sending process.  While armed, the receive hook names the
+process that reads a socket it did not create: a UDP socket bound by a
+parent and read by its child only is the child's from the child's first
+read on (on entry), or once that first read returned (the tracepoint).
 """
 
 import atexit
@@ -53,9 +53,21 @@ EVENTS = {"security_socket_post_create", "security_socket_bind",
           "security_sock_graft", "inet_sock_destruct", "inet_csk_clone_lock"}
 RECV = "security_socket_recvmsg"
 TRACED = os.path.isdir("/sys/kernel/debug/tracing/events/sock/sock_recv_length")
-KIND = "tracepoint" if TRACED else "kprobe"
+KIND = "tracepoint" if TRACED else \
+    "ftrace" if os.uname().machine == "x86_64" else "kprobe"
 t.diag("receive hook: %s" % ("the sock_recv_length tracepoint" if TRACED
-                             else "a kprobe on " + RECV))
+                             else "a%s on %s" % (
+                                 "n ftrace callback" if KIND == "ftrace"
+                                 else " kprobe", RECV)))
+
+
+def recv_hooked():
+    """Whether a function probe of ours sits on RECV: a kprobe, or an
+    ftrace callback (which enabled_functions lists; kprobes too)."""
+    if KIND == "kprobe":
+        return RECV in probes()
+    with open("/sys/kernel/debug/tracing/enabled_functions") as f:
+        return any(line.split()[0] == RECV for line in f if line.strip())
 atexit.register(module_log, module_log("1"))
 LOG_START = len(sh("dmesg").stdout)
 
@@ -75,15 +87,15 @@ def recv_said(upto=None):
 
 def recv_armed():
     """Whether the receive hook is armed, by the module's log; on kernels
-    without the tracepoint, the kprobe list must agree."""
+    without the tracepoint, the function's probes must agree."""
     said = recv_said()
-    return bool(said) and said[-1] == "armed" and \
-        (RECV in probes()) != TRACED
+    return bool(said) and said[-1] == "armed" and recv_hooked() != TRACED
 
 
 def recv_disarmed():
     said = recv_said()
-    return (not said or said[-1] == "disarmed") and RECV not in probes()
+    return (not said or said[-1] == "disarmed") and not recv_hooked() and \
+        RECV not in probes()
 
 
 t.eq(probes(), set(), "no device: no probe")
@@ -100,8 +112,8 @@ with Capture(ns="a") as cap:
     t.ok("security_socket_sendmsg" not in probes(), "no probe on sends")
 
     # A socket bound by a parent and read only by its child.  The hook
-    # is armed: the child's first recvfrom() names it, on entry (kprobe)
-    # or once it returned with the first datagram (tracepoint).
+    # is armed: the child's first recvfrom() names it, on entry (ftrace,
+    # kprobe) or once it returned with the first datagram (tracepoint).
     srv, (binder, receiver) = workload("a", "fork-udp-server", 9500)
     time.sleep(0.5)
     sh("for i in 1 2 3; do echo x | socat -u - UDP4:10.0.0.1:9500; "
