@@ -35,8 +35,8 @@
  * the reader on entry: through an ftrace callback of our own where
  * ftrace hands it the arguments (6.1 on x86-64, 6.2), which costs 60 to
  * 75% of a kprobe there, else with a kprobe, which saves every register
- * and then looks itself up.  Tracepoint probes may run preemptible (7.x); the
- * handler assumes nothing of it.
+ * and then looks itself up.  Tracepoint probes may run preemptible
+ * (7.x); the handler assumes nothing of it.
  */
 
 #include <linux/kprobes.h>
