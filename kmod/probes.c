@@ -282,41 +282,6 @@ static unsigned long iptap_udp_armed_at;	/* jiffies */
 static void iptap_flows_start(struct work_struct *work);
 static DECLARE_DELAYED_WORK(iptap_flows_start_work, iptap_flows_start);
 
-#ifdef IPTAP_HAVE_FTRACE_ARGS
-/*
- * security_socket_recvmsg(sock, ...).  Like a kprobe handler, it runs
- * with preemption disabled and never within itself: the recursion lock
- * gives both.
- */
-static void notrace iptap_recv_ftraced(unsigned long ip,
-				       unsigned long parent_ip,
-				       struct ftrace_ops *ops,
-				       struct ftrace_regs *fregs)
-{
-	struct socket *sock = (void *)ftrace_regs_get_argument(fregs, 0);
-	int bit = ftrace_test_recursion_trylock(ip, parent_ip);
-
-	if (bit < 0)
-		return;
-	iptap_probe_use(sock->sk, false);
-	ftrace_test_recursion_unlock(bit);
-}
-
-static struct ftrace_ops iptap_recv_ops = {
-	.func	= iptap_recv_ftraced,
-};
-
-/* Written by ftrace_set_filter() as it parses it. */
-static unsigned char iptap_recv_func[] = "security_socket_recvmsg";
-/* The filter outlives unregistration: set once, under iptap_probes_lock. */
-static bool iptap_recv_filtered;
-#else
-static struct kprobe iptap_recv_probe = {
-	.symbol_name	= "security_socket_recvmsg",
-	.pre_handler	= iptap_socket_use,
-};
-#endif
-
 /* sock_recv_length(sk, ret, flags): a read of @sk returned. */
 static void iptap_recv_traced(void *data, struct sock *sk, int ret,
 			      int flags)
@@ -357,6 +322,34 @@ static void iptap_kprobe_reset(struct kprobe *kp)
 }
 
 #ifdef IPTAP_HAVE_FTRACE_ARGS
+/*
+ * security_socket_recvmsg(sock, ...).  Like a kprobe handler, it runs
+ * with preemption disabled and never within itself: the recursion lock
+ * gives both.
+ */
+static void notrace iptap_recv_ftraced(unsigned long ip,
+				       unsigned long parent_ip,
+				       struct ftrace_ops *ops,
+				       struct ftrace_regs *fregs)
+{
+	struct socket *sock = (void *)ftrace_regs_get_argument(fregs, 0);
+	int bit = ftrace_test_recursion_trylock(ip, parent_ip);
+
+	if (bit < 0)
+		return;
+	iptap_probe_use(sock->sk, false);
+	ftrace_test_recursion_unlock(bit);
+}
+
+static struct ftrace_ops iptap_recv_ops = {
+	.func	= iptap_recv_ftraced,
+};
+
+/* Written by ftrace_set_filter() as it parses it. */
+static unsigned char iptap_recv_func[] = "security_socket_recvmsg";
+/* The filter outlives unregistration: set once, under iptap_probes_lock. */
+static bool iptap_recv_filtered;
+
 static int iptap_recv_entry_register(void)
 {
 	int err;
@@ -385,6 +378,11 @@ static void iptap_recv_entry_unregister(void)
 
 #define IPTAP_RECV_ENTRY	"ftrace"
 #else
+static struct kprobe iptap_recv_probe = {
+	.symbol_name	= "security_socket_recvmsg",
+	.pre_handler	= iptap_socket_use,
+};
+
 static int iptap_recv_entry_register(void)
 {
 	iptap_kprobe_reset(&iptap_recv_probe);

@@ -68,6 +68,8 @@ def recv_hooked():
         return RECV in probes()
     with open("/sys/kernel/debug/tracing/enabled_functions") as f:
         return any(line.split()[0] == RECV for line in f if line.strip())
+
+
 atexit.register(module_log, module_log("1"))
 LOG_START = len(sh("dmesg").stdout)
 
