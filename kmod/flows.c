@@ -193,7 +193,8 @@ static bool iptap_flow_key(struct sk_buff *skb,
 	if (sdif)
 		return false;
 	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
-	if (!uh)
+	/* No socket is on port 0, which has no count of changes. */
+	if (!uh || !uh->dest)
 		return false;
 	key->net = state->net->net_cookie;
 	key->sport = uh->source;
@@ -225,6 +226,7 @@ bool iptap_flow_find(struct sk_buff *skb, const struct nf_hook_state *state,
 		     struct iptap_attr *a)
 {
 	const struct iptap_flow *f;
+	struct iptap_net *in;
 	bool hit;
 
 	q->epoch = 0;
@@ -236,10 +238,12 @@ bool iptap_flow_find(struct sk_buff *skb, const struct nf_hook_state *state,
 	q->epoch = iptap_flows_valid_epoch(state->net);
 	if (!q->epoch)
 		return false;
-	q->gen = atomic64_read(iptap_flow_gen(state->net, ntohs(q->key.dport)));
+	in = iptap_net(state->net);
+	q->gen = atomic64_read(&in->flow_gen[ntohs(q->key.dport) %
+					     IPTAP_FLOW_GENS]);
 	smp_rmb();	/* the count of changes, then what they change */
 	/* The last device retired @owners, then counted a change: stale. */
-	if (rcu_access_pointer(iptap_net(state->net)->owners) != owners) {
+	if (rcu_access_pointer(in->owners) != owners) {
 		q->epoch = 0;
 		return false;
 	}

@@ -29,7 +29,9 @@ them:
     one port but different addresses keep their flows cached;
  8. a socket connected from a port the kernel chose is destroyed with
     ss -K (none);
- 9. over IPv6, steps 1 and 2.
+ 9. over IPv6, steps 1 and 2;
+10. datagrams to port 0, which only a raw socket can send and no socket
+    can take (none).
 """
 
 import os
@@ -79,13 +81,20 @@ class Flow:
 
 def send(dst, port, n):
     """n datagrams from b's port SPORT to dst, port, all sent from CPU 0,
-    whose softirq then gets them: the cache is per CPU."""
-    sh("taskset -c 0 python3 -c 'import socket, sys\n"
+    whose softirq then gets them: the cache is per CPU.  To port 0, which
+    a UDP socket refuses, through a raw socket (checksum 0)."""
+    if port:
+        sock = ("socket.SOCK_DGRAM)\n"
+                "s.bind((\"\", %d))\n" % SPORT)
+        data = "b\"flow\""
+    else:
+        sock = "socket.SOCK_RAW, socket.IPPROTO_UDP)\n"
+        data = "struct.pack(\"!HHHH4s\", %d, 0, 12, 0, b\"flow\")" % SPORT
+    sh("taskset -c 0 python3 -c 'import socket, struct, sys\n"
        "s = socket.socket(socket.AF_INET6 if \":\" in sys.argv[1] else "
-       "socket.AF_INET, socket.SOCK_DGRAM)\n"
-       "s.bind((\"\", %d))\n"
-       "for i in range(%d): s.sendto(b\"flow\", (sys.argv[1], %d))' %s"
-       % (SPORT, n, port, dst), ns="b")
+       "socket.AF_INET, %s"
+       "for i in range(%d): s.sendto(%s, (sys.argv[1], %d))' %s"
+       % (sock, n, data, port, dst), ns="b")
 
 
 def pids(dst, port, n):
@@ -204,6 +213,10 @@ for fam, dst, fn in (("4", "10.0.0.1", "udp4_lib_lookup"),
         t.skip("the connected socket destroyed (ss -K)",
                "this kernel cannot destroy sockets")
     c.close()
+
+for dst in ("10.0.0.1", "fd00::1"):
+    step("IPv%d, datagrams to port 0" % (6 if ":" in dst else 4), dst, 0, 20,
+         -1)
 
 # The device deleted and made again: its table of owners goes, freed
 # after RCU, and a new one is made, which the scan fills again.  What the
