@@ -42,7 +42,8 @@ static int iptap_echo_id(struct sk_buff *skb, u8 pf, bool request)
 	if (pf == NFPROTO_IPV4) {
 		const struct iphdr *iph = ip_hdr(skb);
 
-		if (iph->protocol != IPPROTO_ICMP ||
+		/* A raw socket may send a header shorter than IPv4's own. */
+		if (iph->protocol != IPPROTO_ICMP || iph->ihl < 5 ||
 		    iph->frag_off & htons(IP_OFFSET))
 			return -1;
 		off = skb_network_offset(skb) + iph->ihl * 4;

@@ -32,7 +32,8 @@
  * Echo requests sent by ping, whose replies no exported lookup can match
  * to a socket, are keyed by family and ICMP identifier: at most
  * IPTAP_PINGS_MAX per table, the oldest evicted first, each forgotten
- * after IPTAP_PING_TTL unused.  They never take a socket's place.  A
+ * IPTAP_PING_TTL after its last request (replies, which anyone can send,
+ * do not keep it).  They never take a socket's place.  A
  * ping record holds its process and its socket's cgroup, so an expiry
  * work frees the expired ones while the table has any: a removed
  * cgroup is not kept dying for want of another ping.
@@ -602,9 +603,9 @@ const struct iptap_ping *iptap_owner_of_ping(struct iptap_owners *owners,
 	struct iptap_owner *o;
 
 	o = iptap_owner_find(owners, &key);
+	/* Not renewed: anyone can send a reply, requests are the pinger's. */
 	if (!o || iptap_ping_expired(o))
 		return NULL;
-	iptap_owner_used(o);
 	return container_of(o, struct iptap_ping, owner);
 }
 
@@ -627,7 +628,7 @@ static void iptap_ping_remove(struct iptap_owners *owners,
 }
 
 /*
- * Forget the expired ping records, all of them: a lookup renews a
+ * Forget the expired ping records, all of them: a request renews a
  * record, so the list's order is that of their making, not of their use.
  * Then come back when the first of the others expires.
  */

@@ -27,6 +27,7 @@ import errno
 import os
 import random
 import re
+import shlex
 import shutil
 import struct
 import subprocess
@@ -35,7 +36,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (PACKET_HOST, PACKET_OUTGOING, ROOT, Capture, Tap,
-                      ToolRun, load_module, sh, stop, veth_pair)
+                      ToolRun, bg, load_module, sh, stop, veth_pair)
 import rtnl
 
 LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib")
@@ -666,8 +667,25 @@ t.ok(answered == 400 and
 
 # --- A removed cgroup is not kept by its pings' record ------------------------
 # The record of a ping holds its socket's cgroup; the table's expiry work
-# frees it once unused for IPTAP_PING_TTL (60 s), at most 60 s late, with
-# no other ping and with the namespace's devices still there.
+# frees it IPTAP_PING_TTL (60 s) after the ping's last request, at most
+# 60 s late, with no other ping and with the namespace's devices still
+# there.  b keeps sending replies with the ping's identifier meanwhile,
+# each attributed to the ping (a capture runs): anyone can send them, and
+# they do not keep the record.
+
+# An echo reply from 10.0.0.2 to 10.0.0.1 with identifier ID, every second.
+REPLIER = ("import socket, struct, sys, time\n"
+           "def csum(b):\n"
+           "    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))\n"
+           "    s = (s >> 16) + (s & 0xffff)\n"
+           "    return ~(s + (s >> 16)) & 0xffff\n"
+           "s = socket.socket(socket.AF_INET, socket.SOCK_RAW, "
+           "socket.IPPROTO_ICMP)\n"
+           "msg = struct.pack('!BBHHH', 0, 0, 0, int(sys.argv[1]), 1)\n"
+           "msg = msg[:2] + struct.pack('!H', csum(msg)) + msg[4:]\n"
+           "while True:\n"
+           "    s.sendto(msg, ('10.0.0.1', 0))\n"
+           "    time.sleep(1)\n")
 
 
 def dying(cgroup):
@@ -679,22 +697,33 @@ if HAVE_CGROUP:
     leaf = "pingt.slice/leaf"
     os.makedirs(os.path.join(CG, leaf), exist_ok=True)
     rtnl.newlink("pt0", b"", ns="a")
-    with Capture("pt0", ns="a") as cap:
-        sh(in_cgroup("/" + leaf, 0, ["ping", "-c1", "-W2", "10.0.0.2"]))
-        time.sleep(0.5)
-        pings = [r for _, r in cap.read() if r["cgroup_id"] ==
-                 cgroup_id("/" + leaf)]
+    cap = Capture("pt0", ns="a")
+    sh(in_cgroup("/" + leaf, 0, ["ping", "-c1", "-W2", "10.0.0.2"]))
+    time.sleep(0.5)
+    pings = [r for _, r in cap.read() if r["cgroup_id"] ==
+             cgroup_id("/" + leaf)]
     os.rmdir(os.path.join(CG, leaf))
+    ident = struct.unpack("!H", pings[0]["packet"][24:26])[0] if pings else 0
+    replier = bg("exec python3 -c %s %d" % (shlex.quote(REPLIER), ident),
+                 ns="b")
     start = time.time()
     time.sleep(5)
     held = dying("pingt.slice")
     while dying("pingt.slice") and time.time() - start < 180:
         time.sleep(2)
     took = time.time() - start
-    t.ok(len(pings) == 2 and held == 1 and dying("pingt.slice") == 0,
+    stop(replier)
+    ping_pid = pings[0]["pid"] if pings else None
+    replies = [r["pid"] for _, r in cap.read() if r["af"] == 2 and
+               r["packet"][9] == 1 and r["packet"][20] == 0]
+    t.ok(len(pings) == 2 and held == 1 and dying("pingt.slice") == 0 and
+         replies.count(ping_pid) > 0,
          "a ping's record keeps its removed cgroup (dying 5 s after rmdir), "
-         "then lets it go with no other ping: after %.0f s" % took,
+         "then lets it go with no other ping, though replies to it keep "
+         "coming: after %.0f s, %d of %d replies attributed to the ping"
+         % (took, replies.count(ping_pid), len(replies)),
          (len(pings), held, took))
+    cap.close()
     sh("ip -n a link del pt0")
     os.rmdir(os.path.join(CG, "pingt.slice"))
 
