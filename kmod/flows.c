@@ -204,6 +204,20 @@ static bool iptap_flow_key(struct sk_buff *skb,
 	return true;
 }
 
+/* Keys are compared whole, by words: iptap_flow_key() zeroes the padding. */
+static bool iptap_flow_key_equal(const struct iptap_flow_key *a,
+				 const struct iptap_flow_key *b)
+{
+	const u64 *x = (const u64 *)a, *y = (const u64 *)b;
+	u64 diff = 0;
+	unsigned int i;
+
+	BUILD_BUG_ON(sizeof(*a) % sizeof(u64));
+	for (i = 0; i < sizeof(*a) / sizeof(u64); i++)
+		diff |= x[i] ^ y[i];
+	return !diff;
+}
+
 /* Called with the table's bh_lock held. */
 static struct iptap_flow *iptap_flow_slot(const struct iptap_flow_key *key)
 {
@@ -251,7 +265,7 @@ bool iptap_flow_find(struct sk_buff *skb, const struct nf_hook_state *state,
 	local_lock_nested_bh(&iptap_flows->bh_lock);
 	f = iptap_flow_slot(&q->key);
 	hit = f->epoch == q->epoch && f->gen == q->gen &&
-	      !memcmp(&f->key, &q->key, sizeof(q->key));
+	      iptap_flow_key_equal(&f->key, &q->key);
 	if (hit) {
 		iptap_owner_used(f->owner);
 		a->last = &f->owner->last;

@@ -298,7 +298,8 @@ static inline void iptap_owners_settle(struct iptap_owners *owners)
 }
 
 void iptap_owner_note_sock(struct sock *sk, bool created);
-void iptap_owner_probe_sock(struct sock *sk, bool created);
+void iptap_owner_probe_sock(struct iptap_net *in, struct sock *sk,
+			    bool created);
 void iptap_owner_note_proc(struct sock *sk, const struct iptap_proc *p,
 			   bool created);
 void iptap_owner_note_scanned(struct iptap_owners *owners, struct sock *sk,
@@ -339,7 +340,7 @@ void iptap_probes_sync(void);
 void iptap_probes_put(void);
 void iptap_probes_exit(void);
 unsigned long iptap_probes_missed(void);
-unsigned long iptap_flow_probes_missed(void);
+bool iptap_flow_probes_missed(void);
 bool iptap_probes_missing(void);
 void iptap_probes_recording(void);
 

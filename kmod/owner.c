@@ -168,12 +168,15 @@ struct iptap_memo {
 
 static struct iptap_memo __percpu *iptap_memo;
 
-/* The record of @sk, whose key is @key, in @owners.  Called under RCU. */
-static struct iptap_owner *iptap_owner_find_sock(struct iptap_owners *owners,
+/*
+ * The record of @sk, whose key is @key, in @owners; @in is the state of
+ * @sk's namespace.  Called under RCU.
+ */
+static struct iptap_owner *iptap_owner_find_sock(struct iptap_net *in,
+						 struct iptap_owners *owners,
 						 struct sock *sk,
 						 const struct iptap_owner_key *key)
 {
-	struct iptap_net *in = iptap_net(sock_net(sk));
 	struct iptap_memo_entry *e;
 	struct iptap_owner *o;
 	u64 gen;
@@ -201,10 +204,10 @@ out:
 	return o;
 }
 
-/* The table of @sk's namespace, NULL if it has no iptap device; RCU. */
-static struct iptap_owners *iptap_owners_of(struct sock *sk)
+/* The table of a namespace, NULL if it has no iptap device; RCU. */
+static struct iptap_owners *iptap_owners_in(struct iptap_net *in)
 {
-	return rcu_dereference(iptap_net(sock_net(sk))->owners);
+	return rcu_dereference(in->owners);
 }
 
 static void iptap_proc_set(struct iptap_proc *dst, const struct iptap_proc *src)
@@ -425,7 +428,8 @@ const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 	struct iptap_owner_key key = iptap_sock_key(sk, cookie);
 	struct iptap_owner *o;
 
-	o = cookie ? iptap_owner_find_sock(owners, sk, &key) : NULL;
+	o = cookie ? iptap_owner_find_sock(iptap_net(sock_net(sk)), owners, sk,
+					   &key) : NULL;
 	if (o)
 		iptap_owner_used(o);
 	return o;
@@ -433,12 +437,13 @@ const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 
 /*
  * Record @p, or the running process if NULL, as the last user of @sk, and
- * as its creator if @created.  In a probe handler on PREEMPT_RT, where
- * nothing may be allocated (most run with preemption disabled), a change
- * is only queued (defer.c).
+ * as its creator if @created; @in is the state of @sk's namespace.  In a
+ * probe handler on PREEMPT_RT, where nothing may be allocated (most run
+ * with preemption disabled), a change is only queued (defer.c).
  */
-static void iptap_owner_note(struct sock *sk, const struct iptap_proc *p,
-			     bool created, bool in_probe)
+static void iptap_owner_note(struct iptap_net *in, struct sock *sk,
+			     const struct iptap_proc *p, bool created,
+			     bool in_probe)
 {
 	struct iptap_owner_key key = iptap_sock_key(sk, iptap_sock_cookie_get(sk));
 	struct iptap_owners *owners;
@@ -447,12 +452,12 @@ static void iptap_owner_note(struct sock *sk, const struct iptap_proc *p,
 	bool queued;
 
 	rcu_read_lock();
-	owners = iptap_owners_of(sk);
+	owners = iptap_owners_in(in);
 	if (!owners)
 		goto out;
 	/* Notes still queued are not in the table yet: look first. */
 	queued = in_probe && iptap_defer_pending(owners->defer);
-	old = iptap_owner_find_sock(owners, sk, &key);
+	old = iptap_owner_find_sock(in, owners, sk, &key);
 	if (!queued &&
 	    iptap_owner_is(old, p ? p->tgid : task_tgid(current), created)) {
 		iptap_owner_used(old);
@@ -475,20 +480,24 @@ out:
 /* The running process sends on @sk: called from the hook. */
 void iptap_owner_note_sock(struct sock *sk, bool created)
 {
-	iptap_owner_note(sk, NULL, created, false);
+	iptap_owner_note(iptap_net(sock_net(sk)), sk, NULL, created, false);
 }
 
-/* The running process acts on @sk: called from a probe handler. */
-void iptap_owner_probe_sock(struct sock *sk, bool created)
+/*
+ * The running process acts on @sk, of the namespace whose state is @in:
+ * called from a probe handler.
+ */
+void iptap_owner_probe_sock(struct iptap_net *in, struct sock *sk,
+			    bool created)
 {
-	iptap_owner_note(sk, NULL, created, true);
+	iptap_owner_note(in, sk, NULL, created, true);
 }
 
 /* A note a probe handler queued (defer.c), applied in task context. */
 void iptap_owner_note_proc(struct sock *sk, const struct iptap_proc *p,
 			   bool created)
 {
-	iptap_owner_note(sk, p, created, false);
+	iptap_owner_note(iptap_net(sock_net(sk)), sk, p, created, false);
 }
 
 /*
@@ -535,17 +544,18 @@ bool iptap_owner_of_mptcp(struct iptap_owners *owners, struct socket *sock,
 void iptap_owner_inherit(struct sock *sk, struct sock *listener,
 			 struct socket *sock)
 {
+	struct iptap_net *in = iptap_net(sock_net(sk));
 	struct iptap_owners *owners;
 	const struct iptap_owner *o = NULL;
 
 	rcu_read_lock();
-	owners = iptap_owners_of(sk);
+	owners = iptap_owners_in(in);
 	if (owners && sock)
 		iptap_owner_of_mptcp(owners, sock, listener, &o);
 	else if (owners)
 		o = iptap_owner_of_sock(owners, listener);
 	if (o)
-		iptap_owner_note(sk, &o->last, true, true);
+		iptap_owner_note(in, sk, &o->last, true, true);
 	rcu_read_unlock();
 }
 
@@ -579,7 +589,7 @@ void iptap_owner_forget_sock(struct sock *sk)
 	if (!cookie)
 		return;
 	rcu_read_lock();
-	owners = iptap_owners_of(sk);
+	owners = iptap_owners_in(iptap_net(sock_net(sk)));
 	o = owners ? iptap_owner_find(owners, &key) : NULL;
 	if (o && !rhashtable_remove_fast(&owners->table, &o->node,
 					 iptap_owner_params)) {

@@ -57,17 +57,27 @@
 /* The event probes go this long after the last device. */
 #define IPTAP_PROBES_LINGER	(5 * HZ)
 
-static bool iptap_probe_wanted(struct sock *sk)
+/*
+ * The state of @sk's namespace, if the running process's use of @sk is
+ * to be noted there; else NULL.
+ */
+static struct iptap_net *iptap_probe_net(struct sock *sk)
 {
-	return sk && iptap_sock_is_user_ip(sk) &&
-	       !(current->flags & PF_KTHREAD) &&
-	       READ_ONCE(iptap_net(sock_net(sk))->ndevices);
+	struct iptap_net *in;
+
+	if (!sk || !iptap_sock_is_user_ip(sk) ||
+	    (current->flags & PF_KTHREAD))
+		return NULL;
+	in = iptap_net(sock_net(sk));
+	return READ_ONCE(in->ndevices) ? in : NULL;
 }
 
 static void iptap_probe_use(struct sock *sk, bool created)
 {
-	if (iptap_probe_wanted(sk))
-		iptap_owner_probe_sock(sk, created);
+	struct iptap_net *in = iptap_probe_net(sk);
+
+	if (in)
+		iptap_owner_probe_sock(in, sk, created);
 }
 
 /* security_socket_post_create(sock, family, type, protocol, kern) */
@@ -536,18 +546,18 @@ static void iptap_udp_probes_disarm(void)
 }
 
 /*
- * Calls that the UDP probes, or the destruction probe, ran no handler
- * for since armed: their changes went uncounted.  Read for every cached
- * packet.
+ * Did the UDP probes, or the destruction probe, run no handler for a
+ * call since armed?  Its change went uncounted.  Read for every cached
+ * packet: a test of each count, no sum.
  */
-unsigned long iptap_flow_probes_missed(void)
+bool iptap_flow_probes_missed(void)
 {
+	const struct kretprobe *rp;
 	unsigned long missed = iptap_probes_missed();
-	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(iptap_udp_probes); i++)
-		missed += READ_ONCE(iptap_udp_probes[i].nmissed) +
-			  READ_ONCE(iptap_udp_probes[i].kp.nmissed);
+	for (rp = iptap_udp_probes;
+	     rp < iptap_udp_probes + ARRAY_SIZE(iptap_udp_probes); rp++)
+		missed |= READ_ONCE(rp->nmissed) | READ_ONCE(rp->kp.nmissed);
 	return missed;
 }
 
