@@ -9,7 +9,10 @@ b injects hand-made frames into the veth with a packet socket; a has
 iptap0 and a listener.  Truncated and bad IPv4/IPv6 headers (which the IP
 layer drops before PRE_ROUTING), fragments (first, middle, overlapping),
 IPv6 extension-header chains (long, truncated, unknown), truncated
-transport headers and empty payloads.  Each packet that reaches the hook
+transport headers, empty payloads, and UDP to and from port 0, which a
+socket can neither send to nor be bound to.  They come once iptap caches
+UDP flows (a second after its probes are armed), so they meet the cache's
+parse too.  Each packet that reaches the hook
 must be captured byte for byte; nothing may crash or warn (the harness
 reads the kernel log); capture must keep working.  On kernels with BIG
 TCP for IPv4 (6.3+), GSO packets over 64 KiB (IPv4 with tot_len 0, IPv6
@@ -72,6 +75,8 @@ def ext(nexthdr, length8=0, body=None):
 
 
 UDP = struct.pack("!HHHH", 7600, 7500, 16, 0) + b"payload!"
+UDP_TO_0 = struct.pack("!HHHH", 7600, 0, 16, 0) + b"payload!"
+UDP_FROM_0 = struct.pack("!HHHH", 0, 7500, 16, 0) + b"payload!"
 TCP = struct.pack("!HHIIBBHHH", 7601, 7501, 1, 0, 0x50, 0x02, 1000, 0, 0)
 
 # (name, frame payload, ethertype, must it reach PRE_ROUTING?)
@@ -96,6 +101,8 @@ cases = [
      0x0800, True),
     ("IPv4 with options", ip4(12, 17, UDP, ihl=6, options=b"\x01" * 4),
      0x0800, True),
+    ("IPv4 UDP to port 0", ip4(13, 17, UDP_TO_0), 0x0800, True),
+    ("IPv4 UDP from port 0", ip4(14, 17, UDP_FROM_0), 0x0800, True),
     ("IPv6 truncated header", ip6(1, 17, UDP)[:20], 0x86dd, False),
     ("IPv6 payload length beyond the frame", ip6(2, 17, UDP, plen=400),
      0x86dd, False),
@@ -119,12 +126,15 @@ cases = [
     ("IPv6 middle fragment", ip6(11, 44, struct.pack("!BBHI", 17, 0,
                                                       (2 << 3) | 1, 99)
                                  + b"m" * 16), 0x86dd, True),
+    ("IPv6 UDP to port 0", ip6(12, 17, UDP_TO_0), 0x86dd, True),
+    ("IPv6 UDP from port 0", ip6(13, 17, UDP_FROM_0), 0x86dd, True),
 ]
 
 with netns("b"):
     inj = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
     inj.bind(("vb1", 0))
 with Capture(ns="a") as cap:
+    time.sleep(1.5)
     for name, pkt, etype, _ in cases:
         inj.send(mac_a + mac_b + struct.pack("!H", etype) + pkt)
         time.sleep(0.02)
