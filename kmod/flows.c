@@ -219,7 +219,8 @@ static bool iptap_flow_key_equal(const struct iptap_flow_key *a,
 }
 
 /* Called with the table's bh_lock held. */
-static struct iptap_flow *iptap_flow_slot(const struct iptap_flow_key *key)
+static inline struct iptap_flow *
+iptap_flow_slot(const struct iptap_flow_key *key)
 {
 	u32 hash = jhash_3words(ipv6_addr_hash(&key->saddr),
 				ipv6_addr_hash(&key->daddr) ^ key->dif,

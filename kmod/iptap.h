@@ -6,6 +6,7 @@
 #define _IPTAP_H
 
 #include <linux/iptap.h>
+#include <linux/jiffies.h>
 #include <linux/list.h>
 #include <linux/llist.h>
 #include <linux/mutex.h>
@@ -83,6 +84,19 @@ struct iptap_owner {
 	struct iptap_proc last;		/* the last process that used it */
 	struct iptap_proc creator;	/* the process that created it */
 };
+
+/*
+ * Note that @o was used now, for the sweeps; cheap when done often, on
+ * every packet.  The time of use, and the marks of flows.c, are what
+ * changes in a published record.
+ */
+static inline void iptap_owner_used(const struct iptap_owner *o)
+{
+	unsigned long *used = (unsigned long *)&o->used;
+
+	if (time_after(jiffies, READ_ONCE(*used) + HZ))
+		WRITE_ONCE(*used, jiffies);
+}
 
 /* A ping record: ping's socket too, which echo replies belong to. */
 struct iptap_ping {
@@ -283,7 +297,6 @@ unsigned long iptap_owners_refused(const struct iptap_owners *owners);
 void iptap_proc_current(struct iptap_proc *p);
 const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 					      struct sock *sk);
-void iptap_owner_used(const struct iptap_owner *o);
 bool iptap_owner_keep(const struct iptap_owner *o, struct sock *sk);
 const struct iptap_ping *iptap_owner_of_ping(struct iptap_owners *owners,
 					     u8 family, u16 id);

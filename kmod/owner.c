@@ -112,9 +112,12 @@ static u64 iptap_sock_cookie(struct sock *sk)
 /* The socket's cookie, given to it now if it has none yet. */
 static u64 iptap_sock_cookie_get(struct sock *sk)
 {
-	u32 cookie[2];
+	u64 cookie = iptap_sock_cookie(sk);
+	u32 made[2];
 
-	sock_diag_save_cookie(sk, cookie);
+	if (likely(cookie))
+		return cookie;
+	sock_diag_save_cookie(sk, made);
 	return iptap_sock_cookie(sk);
 }
 
@@ -172,10 +175,9 @@ static struct iptap_memo __percpu *iptap_memo;
  * The record of @sk, whose key is @key, in @owners; @in is the state of
  * @sk's namespace.  Called under RCU.
  */
-static struct iptap_owner *iptap_owner_find_sock(struct iptap_net *in,
-						 struct iptap_owners *owners,
-						 struct sock *sk,
-						 const struct iptap_owner_key *key)
+static inline struct iptap_owner *
+iptap_owner_find_sock(struct iptap_net *in, struct iptap_owners *owners,
+		      struct sock *sk, const struct iptap_owner_key *key)
 {
 	struct iptap_memo_entry *e;
 	struct iptap_owner *o;
@@ -395,19 +397,6 @@ void iptap_owners_refuse(struct iptap_owners *owners)
 {
 	atomic_long_inc(&owners->refused);
 	iptap_dbg("a socket is refused an owner record\n");
-}
-
-/*
- * Note that @o was used now, for the sweeps; cheap when done often.  The
- * time of use, and the marks of flows.c, are what changes in a published
- * record.
- */
-void iptap_owner_used(const struct iptap_owner *o)
-{
-	unsigned long *used = (unsigned long *)&o->used;
-
-	if (time_after(jiffies, READ_ONCE(*used) + HZ))
-		WRITE_ONCE(*used, jiffies);
 }
 
 /*
