@@ -354,7 +354,7 @@ static bool iptap_first_fragment(struct sk_buff *skb, u8 pf)
 	return !frag;
 }
 
-static void iptap_attribute_in(struct sk_buff *skb,
+static void iptap_attribute_in(struct iptap_net *in, struct sk_buff *skb,
 			       const struct nf_hook_state *state,
 			       struct iptap_owners *owners,
 			       struct iptap_attr *a)
@@ -366,7 +366,7 @@ static void iptap_attribute_in(struct sk_buff *skb,
 	int id;
 
 	/* A UDP flow attributed before, unchanged since? */
-	if (iptap_flow_find(skb, state, owners, &q, a))
+	if (iptap_flow_find(in, skb, state, owners, &q, a))
 		return;
 
 	/* Ping sockets have no exported lookup: match their identifier. */
@@ -431,11 +431,14 @@ put:
 	sock_gen_put(found);
 }
 
-/* Who does @skb belong to?  Called once per packet, under RCU. */
-void iptap_attribute(struct sk_buff *skb, const struct nf_hook_state *state,
-		     struct iptap_attr *a)
+/*
+ * Who does @skb belong to?  @in is the state of its namespace.  Called
+ * once per packet, under RCU.
+ */
+void iptap_attribute(struct iptap_net *in, struct sk_buff *skb,
+		     const struct nf_hook_state *state, struct iptap_attr *a)
 {
-	struct iptap_owners *owners = rcu_dereference(iptap_net(state->net)->owners);
+	struct iptap_owners *owners = rcu_dereference(in->owners);
 
 	memset(a, 0, sizeof(*a));
 	if (!owners)		/* the namespace's last device is going */
@@ -443,5 +446,5 @@ void iptap_attribute(struct sk_buff *skb, const struct nf_hook_state *state,
 	if (state->hook == NF_INET_LOCAL_OUT)
 		iptap_attribute_out(skb, state, owners, a);
 	else
-		iptap_attribute_in(skb, state, owners, a);
+		iptap_attribute_in(in, skb, state, owners, a);
 }

@@ -232,16 +232,17 @@ iptap_flow_slot(const struct iptap_flow_key *key)
 }
 
 /*
- * Attribute @skb, an incoming packet, from the cache; false if it is not
- * there.  @q is then what iptap_flow_remember() needs to add it, taken
- * before the lookup, whose records are in @owners.  Called under RCU.
+ * Attribute @skb, an incoming packet of the namespace whose state is @in,
+ * from the cache; false if it is not there.  @q is then what
+ * iptap_flow_remember() needs to add it, taken before the lookup, whose
+ * records are in @owners.  Called under RCU.
  */
-bool iptap_flow_find(struct sk_buff *skb, const struct nf_hook_state *state,
+bool iptap_flow_find(struct iptap_net *in, struct sk_buff *skb,
+		     const struct nf_hook_state *state,
 		     struct iptap_owners *owners, struct iptap_flow_query *q,
 		     struct iptap_attr *a)
 {
 	const struct iptap_flow *f;
-	struct iptap_net *in;
 	bool hit;
 
 	q->epoch = 0;
@@ -253,7 +254,6 @@ bool iptap_flow_find(struct sk_buff *skb, const struct nf_hook_state *state,
 	q->epoch = iptap_flows_valid_epoch(state->net);
 	if (!q->epoch)
 		return false;
-	in = iptap_net(state->net);
 	q->gen = atomic64_read(&in->flow_gen[ntohs(q->key.dport) %
 					     IPTAP_FLOW_GENS]);
 	smp_rmb();	/* the count of changes, then what they change */

@@ -249,8 +249,8 @@ size_t iptap_select_size(const struct iptap_select *sel);
 int iptap_select_fill(struct sk_buff *skb, const struct iptap_select *sel);
 
 /* attribute.c */
-void iptap_attribute(struct sk_buff *skb, const struct nf_hook_state *state,
-		     struct iptap_attr *a);
+void iptap_attribute(struct iptap_net *in, struct sk_buff *skb,
+		     const struct nf_hook_state *state, struct iptap_attr *a);
 
 /* flows.c */
 struct iptap_flow_key {
@@ -276,7 +276,8 @@ void iptap_flows_disable(void);
 void iptap_flows_changing(struct net *net, u16 port);
 void iptap_flows_changed(struct net *net, u16 port);
 void iptap_flows_changed_all(struct net *net);
-bool iptap_flow_find(struct sk_buff *skb, const struct nf_hook_state *state,
+bool iptap_flow_find(struct iptap_net *in, struct sk_buff *skb,
+		     const struct nf_hook_state *state,
 		     struct iptap_owners *owners, struct iptap_flow_query *q,
 		     struct iptap_attr *a);
 void iptap_flow_remember(const struct iptap_flow_query *q, struct sock *sk,

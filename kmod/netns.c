@@ -46,7 +46,7 @@ static unsigned int iptap_hook(void *priv, struct sk_buff *skb,
 		/* A raw IP record names no process, but selectors need it. */
 		if (!attributed && (idev->mode == IPTAP_MODE_PKTAP ||
 				    idev->select.active)) {
-			iptap_attribute(skb, state, &attr);
+			iptap_attribute(in, skb, state, &attr);
 			attributed = true;
 		}
 		if (idev->select.active &&
