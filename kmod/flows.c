@@ -85,6 +85,12 @@ static u32 iptap_flow_seed __read_mostly;
  */
 static atomic64_t iptap_flows_epoch;
 
+/* The count of changes of @port in the namespace whose state is @in. */
+static atomic64_t *iptap_flow_gen_in(struct iptap_net *in, u16 port)
+{
+	return &in->flow_gen[port % IPTAP_FLOW_GENS];
+}
+
 /*
  * The count of changes of @port in @net; NULL for port 0 (no socket is
  * on it), and while the namespace is made, before our part of it (a
@@ -94,7 +100,7 @@ static atomic64_t *iptap_flow_gen(struct net *net, u16 port)
 {
 	struct iptap_net *in = port ? iptap_net(net) : NULL;
 
-	return in ? &in->flow_gen[port % IPTAP_FLOW_GENS] : NULL;
+	return in ? iptap_flow_gen_in(in, port) : NULL;
 }
 
 /* The sockets on @port of @net are about to change: count it. */
@@ -204,7 +210,10 @@ static bool iptap_flow_key(struct sk_buff *skb,
 	return true;
 }
 
-/* Keys are compared whole, by words: iptap_flow_key() zeroes the padding. */
+/*
+ * Keys are compared whole, by words: they have no padding but their pad
+ * field, which iptap_flow_key() zeroes with the rest.
+ */
 static bool iptap_flow_key_equal(const struct iptap_flow_key *a,
 				 const struct iptap_flow_key *b)
 {
@@ -212,6 +221,9 @@ static bool iptap_flow_key_equal(const struct iptap_flow_key *a,
 	u64 diff = 0;
 	unsigned int i;
 
+	BUILD_BUG_ON(sizeof(*a) != sizeof(a->net) + sizeof(a->saddr) +
+		     sizeof(a->daddr) + sizeof(a->dif) + sizeof(a->sport) +
+		     sizeof(a->dport) + sizeof(a->pf) + sizeof(a->pad));
 	BUILD_BUG_ON(sizeof(*a) % sizeof(u64));
 	for (i = 0; i < sizeof(*a) / sizeof(u64); i++)
 		diff |= x[i] ^ y[i];
@@ -254,8 +266,7 @@ bool iptap_flow_find(struct iptap_net *in, struct sk_buff *skb,
 	q->epoch = iptap_flows_valid_epoch(state->net);
 	if (!q->epoch)
 		return false;
-	q->gen = atomic64_read(&in->flow_gen[ntohs(q->key.dport) %
-					     IPTAP_FLOW_GENS]);
+	q->gen = atomic64_read(iptap_flow_gen_in(in, ntohs(q->key.dport)));
 	smp_rmb();	/* the count of changes, then what they change */
 	/* The last device retired @owners, then counted a change: stale. */
 	if (rcu_access_pointer(in->owners) != owners) {

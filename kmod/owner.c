@@ -415,10 +415,10 @@ const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 {
 	u64 cookie = iptap_sock_cookie(sk);
 	struct iptap_owner_key key = iptap_sock_key(sk, cookie);
+	struct iptap_net *in = iptap_net(sock_net(sk));
 	struct iptap_owner *o;
 
-	o = cookie ? iptap_owner_find_sock(iptap_net(sock_net(sk)), owners, sk,
-					   &key) : NULL;
+	o = cookie ? iptap_owner_find_sock(in, owners, sk, &key) : NULL;
 	if (o)
 		iptap_owner_used(o);
 	return o;
@@ -440,6 +440,8 @@ static void iptap_owner_note(struct iptap_net *in, struct sock *sk,
 	struct iptap_proc cur;
 	bool queued;
 
+	/* The memo's entries hold while the socket's namespace counts. */
+	DEBUG_NET_WARN_ON_ONCE(in != iptap_net(sock_net(sk)));
 	rcu_read_lock();
 	owners = iptap_owners_in(in);
 	if (!owners)

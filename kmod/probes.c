@@ -552,8 +552,8 @@ static void iptap_udp_probes_disarm(void)
  */
 bool iptap_flow_probes_missed(void)
 {
-	const struct kretprobe *rp;
 	unsigned long missed = iptap_probes_missed();
+	const struct kretprobe *rp;
 
 	for (rp = iptap_udp_probes;
 	     rp < iptap_udp_probes + ARRAY_SIZE(iptap_udp_probes); rp++)

@@ -698,32 +698,36 @@ if HAVE_CGROUP:
     os.makedirs(os.path.join(CG, leaf), exist_ok=True)
     rtnl.newlink("pt0", b"", ns="a")
     cap = Capture("pt0", ns="a")
-    sh(in_cgroup("/" + leaf, 0, ["ping", "-c1", "-W2", "10.0.0.2"]))
-    time.sleep(0.5)
-    pings = [r for _, r in cap.read() if r["cgroup_id"] ==
-             cgroup_id("/" + leaf)]
-    os.rmdir(os.path.join(CG, leaf))
-    ident = struct.unpack("!H", pings[0]["packet"][24:26])[0] if pings else 0
-    replier = bg("exec python3 -c %s %d" % (shlex.quote(REPLIER), ident),
-                 ns="b")
-    start = time.time()
-    time.sleep(5)
-    held = dying("pingt.slice")
-    while dying("pingt.slice") and time.time() - start < 180:
-        time.sleep(2)
-    took = time.time() - start
-    stop(replier)
-    ping_pid = pings[0]["pid"] if pings else None
-    replies = [r["pid"] for _, r in cap.read() if r["af"] == 2 and
-               r["packet"][9] == 1 and r["packet"][20] == 0]
-    t.ok(len(pings) == 2 and held == 1 and dying("pingt.slice") == 0 and
-         replies.count(ping_pid) > 0,
-         "a ping's record keeps its removed cgroup (dying 5 s after rmdir), "
-         "then lets it go with no other ping, though replies to it keep "
-         "coming: after %.0f s, %d of %d replies attributed to the ping"
-         % (took, replies.count(ping_pid), len(replies)),
-         (len(pings), held, took))
-    cap.close()
+    try:
+        sh(in_cgroup("/" + leaf, 0, ["ping", "-c1", "-W2", "10.0.0.2"]))
+        time.sleep(0.5)
+        pings = [r for _, r in cap.read() if r["cgroup_id"] ==
+                 cgroup_id("/" + leaf)]
+        os.rmdir(os.path.join(CG, leaf))
+        ident = (struct.unpack("!H", pings[0]["packet"][24:26])[0]
+                 if pings else 0)
+        replier = bg("exec python3 -c %s %d" % (shlex.quote(REPLIER), ident),
+                     ns="b")
+        start = time.time()
+        time.sleep(5)
+        held = dying("pingt.slice")
+        while dying("pingt.slice") and time.time() - start < 180:
+            time.sleep(2)
+        took = time.time() - start
+        stop(replier)
+        ping_pid = pings[0]["pid"] if pings else None
+        replies = [r["pid"] for _, r in cap.read() if r["af"] == 2 and
+                   r["packet"][9] == 1 and r["packet"][20] == 0]
+        t.ok(len(pings) == 2 and held == 1 and dying("pingt.slice") == 0 and
+             replies.count(ping_pid) > 0,
+             "a ping's record keeps its removed cgroup (dying 5 s after "
+             "rmdir), then lets it go with no other ping, though replies to "
+             "it keep "
+             "coming: after %.0f s, %d of %d replies attributed to the ping"
+             % (took, replies.count(ping_pid), len(replies)),
+             (len(pings), held, took))
+    finally:
+        cap.close()
     sh("ip -n a link del pt0")
     os.rmdir(os.path.join(CG, "pingt.slice"))
 
