@@ -33,10 +33,10 @@
  * to a socket, are keyed by family and ICMP identifier: at most
  * IPTAP_PINGS_MAX per table, the oldest evicted first, each forgotten
  * IPTAP_PING_TTL after its last request (replies, which anyone can send,
- * do not keep it).  They never take a socket's place.  A
- * ping record holds its process and its socket's cgroup, so an expiry
- * work frees the expired ones while the table has any: a removed
- * cgroup is not kept dying for want of another ping.
+ * do not keep it).  They never take a socket's place.  A ping record
+ * holds its process and its socket's cgroup, so an expiry work frees the
+ * expired ones while the table has any: a removed cgroup is not kept
+ * dying for want of another ping.
  *
  * A table goes with the namespace's last iptap device.  Tables are freed,
  * scanned and swept by their namespace's owners_work, one thing at a
