@@ -26,8 +26,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import (DIR_IN, DIR_OUT, Capture, Tap, bg, ip_summary,
-                      iptap_add, load_module, netns, sh, stop, veth_pair)
+from iptaplib import (DIR_IN, DIR_OUT, Capture, Tap, bg, inet_csum,
+                      ip_summary, iptap_add, load_module, netns, sh, stop,
+                      veth_pair)
 
 t = Tap()
 load_module()
@@ -42,22 +43,13 @@ A6 = socket.inet_pton(socket.AF_INET6, "fd00::1")
 B6 = socket.inet_pton(socket.AF_INET6, "fd00::2")
 
 
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
 def ip4(ident, proto, payload, ihl=5, tot=None, frag=0, good_csum=True,
         options=b""):
     hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, tot if tot is not None
                       else 20 + len(options) + len(payload), ident, frag, 64,
                       proto, 0, B4, A4) + options
     if good_csum:
-        hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+        hdr = hdr[:10] + struct.pack("!H", inet_csum(hdr)) + hdr[12:]
     return hdr + payload
 
 

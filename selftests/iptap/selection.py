@@ -36,7 +36,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (PACKET_HOST, PACKET_OUTGOING, ROOT, Capture, Tap,
-                      ToolRun, bg, load_module, sh, stop, veth_pair)
+                      ToolRun, bg, inet_csum, load_module, sh, stop,
+                      veth_pair)
 import rtnl
 
 LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib")
@@ -673,19 +674,19 @@ t.ok(answered == 400 and
 # each attributed to the ping (a capture runs): anyone can send them, and
 # they do not keep the record.
 
-# An echo reply from 10.0.0.2 to 10.0.0.1 with identifier ID, every second.
-REPLIER = ("import socket, struct, sys, time\n"
-           "def csum(b):\n"
-           "    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))\n"
-           "    s = (s >> 16) + (s & 0xffff)\n"
-           "    return ~(s + (s >> 16)) & 0xffff\n"
+# Sends the ICMP message given in hex to 10.0.0.1, every second.
+REPLIER = ("import socket, sys, time\n"
            "s = socket.socket(socket.AF_INET, socket.SOCK_RAW, "
            "socket.IPPROTO_ICMP)\n"
-           "msg = struct.pack('!BBHHH', 0, 0, 0, int(sys.argv[1]), 1)\n"
-           "msg = msg[:2] + struct.pack('!H', csum(msg)) + msg[4:]\n"
            "while True:\n"
-           "    s.sendto(msg, ('10.0.0.1', 0))\n"
+           "    s.sendto(bytes.fromhex(sys.argv[1]), ('10.0.0.1', 0))\n"
            "    time.sleep(1)\n")
+
+
+def echo_reply(ident):
+    """An ICMP echo reply with identifier ident, sequence 1."""
+    msg = struct.pack("!BBHHH", 0, 0, 0, ident, 1)
+    return msg[:2] + struct.pack("!H", inet_csum(msg)) + msg[4:]
 
 
 def dying(cgroup):
@@ -698,6 +699,7 @@ if HAVE_CGROUP:
     os.makedirs(os.path.join(CG, leaf), exist_ok=True)
     rtnl.newlink("pt0", b"", ns="a")
     cap = Capture("pt0", ns="a")
+    replier = None
     try:
         sh(in_cgroup("/" + leaf, 0, ["ping", "-c1", "-W2", "10.0.0.2"]))
         time.sleep(0.5)
@@ -706,7 +708,8 @@ if HAVE_CGROUP:
         os.rmdir(os.path.join(CG, leaf))
         ident = (struct.unpack("!H", pings[0]["packet"][24:26])[0]
                  if pings else 0)
-        replier = bg("exec python3 -c %s %d" % (shlex.quote(REPLIER), ident),
+        replier = bg("exec python3 -c %s %s" % (shlex.quote(REPLIER),
+                                                 echo_reply(ident).hex()),
                      ns="b")
         start = time.time()
         time.sleep(5)
@@ -715,6 +718,7 @@ if HAVE_CGROUP:
             time.sleep(2)
         took = time.time() - start
         stop(replier)
+        replier = None
         ping_pid = pings[0]["pid"] if pings else None
         replies = [r["pid"] for _, r in cap.read() if r["af"] == 2 and
                    r["packet"][9] == 1 and r["packet"][20] == 0]
@@ -722,11 +726,13 @@ if HAVE_CGROUP:
              replies.count(ping_pid) > 0,
              "a ping's record keeps its removed cgroup (dying 5 s after "
              "rmdir), then lets it go with no other ping, though replies to "
-             "it keep "
-             "coming: after %.0f s, %d of %d replies attributed to the ping"
+             "it keep coming: after %.0f s, %d of %d replies attributed to "
+             "the ping"
              % (took, replies.count(ping_pid), len(replies)),
              (len(pings), held, took))
     finally:
+        if replier:
+            stop(replier)
         cap.close()
     sh("ip -n a link del pt0")
     os.rmdir(os.path.join(CG, "pingt.slice"))

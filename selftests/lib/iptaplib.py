@@ -272,6 +272,16 @@ def sysfs(dev, attr, ns=None):
     return sh(cmd).stdout.strip()
 
 
+def inet_csum(data):
+    """The Internet checksum of data (RFC 1071), as IPv4 and ICMP carry it."""
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
 def parse_record(data):
     """Decode a PKTAP v1 record (header, iptap's extension if pth_length
     covers it, DLT_NULL AF word, packet)."""
