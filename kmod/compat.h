@@ -109,6 +109,14 @@ static inline struct udp_table *iptap_udp_table(const struct net *net)
 }
 
 /*
+ * The references of an skb's pages: skb_frag_ref() and skb_frag_unref()
+ * moved to a header of their own after 6.1 (6.12 has it).
+ */
+#if __has_include(<linux/skbuff_ref.h>)
+#include <linux/skbuff_ref.h>
+#endif
+
+/*
  * 6.11 gave per-CPU data that softirqs use a lock of its own, for the
  * PREEMPT_RT kernels whose softirqs no longer exclude each other on a
  * CPU; before, disabling them was enough.

@@ -14,6 +14,7 @@
 #include <net/ipv6.h>
 #include <net/netfilter/nf_conntrack.h>
 
+#include "compat.h"
 #include "iptap.h"
 
 static_assert(sizeof(struct iptap_pktap_hdr) == IPTAP_PKTAP_HDR_LEN);
@@ -259,11 +260,27 @@ static bool iptap_spare_trying(void)
 	return true;
 }
 
-/* Can @rec be kept, if nothing holds it after its delivery? */
+/*
+ * Can @rec be kept, if nothing holds it after its delivery?  Its pages,
+ * a GSO packet's, are let go then: only its own buffer is kept.
+ */
 static bool iptap_spare_fits(const struct sk_buff *rec)
 {
-	return !skb_is_nonlinear(rec) && !rec->pfmemalloc &&
+	return !skb_has_frag_list(rec) && !rec->pfmemalloc &&
 	       skb_end_offset(rec) <= IPTAP_SPARE_MAX;
+}
+
+/* Let go of the pages @rec shares with its packet, now nothing else can. */
+static void iptap_spare_unshare(struct sk_buff *rec)
+{
+	struct skb_shared_info *shinfo = skb_shinfo(rec);
+	int i;
+
+	for (i = 0; i < shinfo->nr_frags; i++)
+		skb_frag_unref(rec, i);
+	shinfo->nr_frags = 0;
+	shinfo->flags = 0;
+	rec->truesize -= rec->data_len;
 }
 
 /* Keep @rec, delivered, for the next record if nothing else holds it. */
@@ -276,6 +293,8 @@ static void iptap_spare_put(struct sk_buff *rec)
 	}
 	/* Other CPUs' last reads of it come before our writes. */
 	smp_acquire__after_ctrl_dep();
+	if (skb_is_nonlinear(rec))
+		iptap_spare_unshare(rec);
 	/* Nothing a memset would lose: a record has none of these. */
 	DEBUG_NET_WARN_ON_ONCE(rec->sk || rec->destructor || skb_dst(rec) ||
 			       skb_nfct(rec) || skb_has_extensions(rec) ||
@@ -302,6 +321,29 @@ void iptap_record_spares_free(void)
 }
 
 /*
+ * Share @skb's pages with @rec, which has the same linear part: what
+ * pskb_copy() does, without its allocation and the metadata we would
+ * then drop.
+ */
+static void iptap_record_share_frags(struct sk_buff *rec, struct sk_buff *skb)
+{
+	const struct skb_shared_info *from = skb_shinfo(skb);
+	struct skb_shared_info *to = skb_shinfo(rec);
+	int i;
+
+	for (i = 0; i < from->nr_frags; i++) {
+		to->frags[i] = from->frags[i];
+		skb_frag_ref(skb, i);
+	}
+	to->nr_frags = from->nr_frags;
+	/* Pages a sender may still write (splice): say so, as a copy does. */
+	to->flags |= from->flags & SKBFL_SHARED_FRAG;
+	rec->data_len = skb->data_len;
+	rec->len += skb->data_len;
+	rec->truesize += skb->data_len;
+}
+
+/*
  * A private copy of @skb with @headroom bytes in front for our header,
  * carrying none of the original's metadata but its flow hash; written
  * into this CPU's kept record if @spare.
@@ -309,31 +351,32 @@ void iptap_record_spares_free(void)
 static struct sk_buff *iptap_record_copy(struct sk_buff *skb,
 					 unsigned int headroom, bool spare)
 {
+	unsigned int size = headroom + skb_headlen(skb);
 	struct sk_buff *rec;
 
 	/*
-	 * Most packets are linear: copying their bytes into a new skb is
-	 * cheaper than copying the skb, whose metadata we would then drop.
+	 * The linear part is copied, as pushing into a clone would write into
+	 * the original's head; paged data (GSO payloads) is shared.  Copying
+	 * bytes into a new skb is cheaper than copying the skb, whose
+	 * metadata we would then drop.
 	 */
-	if (!skb_is_nonlinear(skb)) {
-		rec = spare ? iptap_spare_take(headroom + skb->len) : NULL;
+	if (likely(!skb_has_frag_list(skb) && !skb_zcopy(skb))) {
+		rec = spare ? iptap_spare_take(size) : NULL;
 		if (!rec)
-			rec = alloc_skb(headroom + skb->len, GFP_ATOMIC);
+			rec = alloc_skb(size, GFP_ATOMIC);
 		if (!rec)
 			return NULL;
 		skb_reserve(rec, headroom);
-		skb_put_data(rec, skb->data, skb->len);
+		skb_put_data(rec, skb->data, skb_headlen(skb));
+		if (skb_is_nonlinear(skb))
+			iptap_record_share_frags(rec, skb);
 		/* What skb_get_hash() below needs to find the same hash. */
 		rec->protocol = skb->protocol;
 		skb_copy_hash(rec, skb);
 		return rec;
 	}
 
-	/*
-	 * Paged data (GSO payloads) is shared, not copied; the linear part
-	 * is copied, as pushing into a clone would write into the
-	 * original's head.
-	 */
+	/* A list of fragments (GRO), or pages lent by the sender. */
 	rec = __pskb_copy_fclone(skb, headroom, GFP_ATOMIC, false);
 	if (!rec)
 		return NULL;

@@ -16,6 +16,12 @@ numbered and filled with a pattern of its own.  Captured by iptapdump's ring alo
 ring and by a packet socket that reads only after the last datagram
 (every record waits in its queue while the next ones are made), then by
 that socket alone: every record must carry its own datagram, whole.
+
+A TCP stream's GSO packets make records that share the packet's pages;
+kept, such a record lets go of them.  A stream written 64 KiB at a time,
+each write followed by a datagram, must come out of the ring whole, the
+datagrams too; and 256 MiB sent past a ring whose filter takes only UDP
+must leave the memory the stream used free again.
 """
 
 import os
@@ -23,6 +29,7 @@ import shutil
 import socket
 import struct
 import sys
+import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (ETH_P_ALL, ROOT, SO_RCVBUFFORCE, Tap, ToolRun,
@@ -35,6 +42,8 @@ OUT = "/tmp/reuse-test"
 SIZES = (5, 1400, 7, 1000, 6000, 64, 1472, 200, 8000, 33)
 COUNT = 200
 PORT_OUT, PORT_IN = 9999, 9998
+PORT_TCP = 9997
+CHUNK = 64 << 10
 
 t = Tap()
 load_module()
@@ -97,9 +106,9 @@ def pcap_packets(path):
 
 
 class Dump(ToolRun):
-    def __init__(self, name):
+    def __init__(self, name, expr="udp"):
         super().__init__(name, ["ip", "netns", "exec", "a", TOOL, "-B", "8",
-                                "-w", "%s/%s.pcap" % (OUT, name), "udp"],
+                                "-w", "%s/%s.pcap" % (OUT, name), expr],
                          OUT)
 
 
@@ -149,5 +158,110 @@ slow = slow_reader()
 send_both()
 check("a queue alone, read last", read_all(slow))
 slow.close()
+
+# --- GSO packets: a kept record lets go of the pages it shared ----------
+def chunk(i):
+    """Write i of the stream: 64 KiB of a pattern of its own."""
+    return bytes((i * 13 + k) & 0xff for k in range(256)) * (CHUNK // 256)
+
+
+def stream(chunks, datagram=None):
+    """A TCP connection from a to b carrying chunks writes of 64 KiB,
+    each followed by datagram(i) if given; the bytes b read."""
+    with netns("b"):
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("10.0.0.2", PORT_TCP))
+    srv.listen(1)
+    got = []
+
+    def serve():
+        conn, _ = srv.accept()
+        with conn:
+            n = 0
+            while True:
+                data = conn.recv(1 << 20)
+                if not data:
+                    return
+                if len(got) < 1 << 12:
+                    got.append(data)
+                n += len(data)
+
+    reader = threading.Thread(target=serve)
+    reader.start()
+    with netns("a"):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with c, u:
+        c.connect(("10.0.0.2", PORT_TCP))
+        for i in range(chunks):
+            c.sendall(chunk(i) if datagram else chunk(0))
+            if datagram:
+                u.sendto(datagram(i), ("10.0.0.2", PORT_OUT))
+    reader.join()
+    srv.close()
+    return b"".join(got)
+
+
+def tcp_payload(packets):
+    """The bytes a's records carried to b's port, by sequence number."""
+    by_seq = {}
+    for pkt in packets:
+        if len(pkt) < 40 or pkt[0] >> 4 != 4 or pkt[9] != 6:
+            continue
+        ihl = (pkt[0] & 0xf) * 4
+        sport, dport, seq = struct.unpack_from("!HHI", pkt, ihl)
+        doff = (pkt[ihl + 12] >> 4) * 4
+        data = pkt[ihl + doff:struct.unpack_from("!H", pkt, 2)[0] or None]
+        if dport == PORT_TCP and data:
+            by_seq.setdefault(seq, data)
+    out, want = [], None
+    for seq in sorted(by_seq):
+        if want is not None and seq != want:
+            return b"".join(out) + b"<hole>"
+        out.append(by_seq[seq])
+        want = seq + len(by_seq[seq])
+    return b"".join(out)
+
+
+CHUNKS = 64
+ring = Dump("tcp", "tcp port %d or udp port %d" % (PORT_TCP, PORT_OUT))
+sent = b"".join(chunk(i) for i in range(CHUNKS))
+read = stream(CHUNKS, lambda i: payload(1, i))
+ring.interrupt()
+packets = pcap_packets(OUT + "/tcp.pcap")
+t.eq(len(read), len(sent), "b reads the whole stream")
+big = [p for p in packets if len(p) > 9000]
+t.ok(big, "the stream leaves a in GSO packets larger than the MTU",
+     "largest packet %d bytes" % max(map(len, packets), default=0))
+t.ok(tcp_payload(packets) == sent,
+     "the stream's records, GSO packets among them, carry it whole",
+     "%d of %d bytes" % (len(tcp_payload(packets)), len(sent)))
+dgrams = datagrams(packets)
+t.ok(dgrams == [payload(1, i) for i in range(CHUNKS)],
+     "each datagram after a GSO packet's record carries its own bytes",
+     [len(d) for d in dgrams[:8]])
+
+
+def mem_available():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) << 10
+    return 0
+
+
+# Records of the stream are made and kept, but the ring's filter takes
+# none of them: what they shared must be let go of, every time.
+ring = Dump("leak")
+before = mem_available()
+stream(4096)
+freed = mem_available()
+ring.interrupt()
+t.diag("MemAvailable %d MiB before the stream, %d MiB after"
+       % (before >> 20, freed >> 20))
+t.ok(before - freed < 64 << 20,
+     "256 MiB of GSO packets recorded leave no pages behind",
+     "MemAvailable %d MiB before, %d MiB after" % (before >> 20, freed >> 20))
 
 t.done()
