@@ -117,6 +117,17 @@ static inline struct udp_table *iptap_udp_table(const struct net *net)
 #endif
 
 /*
+ * 6.12 let NICs receive payloads into device memory (devmem TCP), pages
+ * the CPU cannot read; before, every page of an skb is readable.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+static inline bool skb_frags_readable(const struct sk_buff *skb)
+{
+	return true;
+}
+#endif
+
+/*
  * 6.11 gave per-CPU data that softirqs use a lock of its own, for the
  * PREEMPT_RT kernels whose softirqs no longer exclude each other on a
  * CPU; before, disabling them was enough.

@@ -19,9 +19,10 @@ that socket alone: every record must carry its own datagram, whole.
 
 A TCP stream's GSO packets make records that share the packet's pages;
 kept, such a record lets go of them.  A stream written 64 KiB at a time,
-each write followed by a datagram, must come out of the ring whole, the
-datagrams too; and 256 MiB sent past a ring whose filter takes only UDP
-must leave the memory the stream used free again.
+each write followed by a datagram, must come out of the ring and out of
+a socket read last whole, the datagrams too; and 256 MiB sent past a
+ring whose filter takes only UDP must leave the memory the stream used
+free again.
 """
 
 import os
@@ -106,10 +107,10 @@ def pcap_packets(path):
 
 
 class Dump(ToolRun):
-    def __init__(self, name, expr="udp"):
-        super().__init__(name, ["ip", "netns", "exec", "a", TOOL, "-B", "8",
-                                "-w", "%s/%s.pcap" % (OUT, name), expr],
-                         OUT)
+    def __init__(self, name, expr="udp", mib=8):
+        super().__init__(name, ["ip", "netns", "exec", "a", TOOL, "-B",
+                                str(mib), "-w", "%s/%s.pcap" % (OUT, name),
+                                expr], OUT)
 
 
 def slow_reader():
@@ -127,7 +128,7 @@ def read_all(s):
     s.setblocking(False)
     while True:
         try:
-            data = s.recv(1 << 16)
+            data = s.recv(1 << 18)	# a GSO packet's record is larger
         except BlockingIOError:
             return out
         rec = parse_record(data)
@@ -167,7 +168,8 @@ def chunk(i):
 
 def stream(chunks, datagram=None):
     """A TCP connection from a to b carrying chunks writes of 64 KiB,
-    each followed by datagram(i) if given; the bytes b read."""
+    each followed by datagram(i) if given; the bytes b read, or with no
+    datagrams only their number."""
     with netns("b"):
         srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -178,14 +180,11 @@ def stream(chunks, datagram=None):
     def serve():
         conn, _ = srv.accept()
         with conn:
-            n = 0
             while True:
                 data = conn.recv(1 << 20)
                 if not data:
                     return
-                if len(got) < 1 << 12:
-                    got.append(data)
-                n += len(data)
+                got.append(data if datagram else len(data))
 
     reader = threading.Thread(target=serve)
     reader.start()
@@ -200,47 +199,71 @@ def stream(chunks, datagram=None):
                 u.sendto(datagram(i), ("10.0.0.2", PORT_OUT))
     reader.join()
     srv.close()
-    return b"".join(got)
+    return b"".join(got) if datagram else sum(got)
 
 
 def tcp_payload(packets):
-    """The bytes a's records carried to b's port, by sequence number."""
-    by_seq = {}
+    """The bytes a's records carried to b's port, placed by their
+    sequence numbers from the SYN's (retransmissions overlap)."""
+    base, data, have = None, bytearray(), bytearray()
     for pkt in packets:
         if len(pkt) < 40 or pkt[0] >> 4 != 4 or pkt[9] != 6:
             continue
         ihl = (pkt[0] & 0xf) * 4
-        sport, dport, seq = struct.unpack_from("!HHI", pkt, ihl)
+        _, dport, seq = struct.unpack_from("!HHI", pkt, ihl)
+        if dport != PORT_TCP:
+            continue
+        if pkt[ihl + 13] & 0x02:	# SYN
+            base = (seq + 1) & 0xffffffff
+            continue
         doff = (pkt[ihl + 12] >> 4) * 4
-        data = pkt[ihl + doff:struct.unpack_from("!H", pkt, 2)[0] or None]
-        if dport == PORT_TCP and data:
-            by_seq.setdefault(seq, data)
-    out, want = [], None
-    for seq in sorted(by_seq):
-        if want is not None and seq != want:
-            return b"".join(out) + b"<hole>"
-        out.append(by_seq[seq])
-        want = seq + len(by_seq[seq])
-    return b"".join(out)
-
+        seg = pkt[ihl + doff:struct.unpack_from("!H", pkt, 2)[0]]
+        if base is None or not seg:
+            continue
+        off = (seq - base) & 0xffffffff
+        end = off + len(seg)
+        if end > len(data):
+            data.extend(bytes(end - len(data)))
+            have.extend(bytes(end - len(have)))
+        data[off:end] = seg
+        have[off:end] = b"\1" * len(seg)
+    hole = have.find(0)
+    return bytes(data if hole < 0 else data[:hole])
 
 CHUNKS = 64
-ring = Dump("tcp", "tcp port %d or udp port %d" % (PORT_TCP, PORT_OUT))
-sent = b"".join(chunk(i) for i in range(CHUNKS))
-read = stream(CHUNKS, lambda i: payload(1, i))
-ring.interrupt()
-packets = pcap_packets(OUT + "/tcp.pcap")
-t.eq(len(read), len(sent), "b reads the whole stream")
-big = [p for p in packets if len(p) > 9000]
-t.ok(big, "the stream leaves a in GSO packets larger than the MTU",
-     "largest packet %d bytes" % max(map(len, packets), default=0))
-t.ok(tcp_payload(packets) == sent,
-     "the stream's records, GSO packets among them, carry it whole",
-     "%d of %d bytes" % (len(tcp_payload(packets)), len(sent)))
-dgrams = datagrams(packets)
-t.ok(dgrams == [payload(1, i) for i in range(CHUNKS)],
-     "each datagram after a GSO packet's record carries its own bytes",
-     [len(d) for d in dgrams[:8]])
+SENT = b"".join(chunk(i) for i in range(CHUNKS))
+
+
+def check_stream(name, packets):
+    """The stream and the datagrams between its writes, each whole."""
+    big = [p for p in packets if len(p) > 9000]
+    t.ok(big, "%s: the stream leaves a in GSO packets larger than the MTU"
+         % name, "largest packet %d bytes" % max(map(len, packets), default=0))
+    got = tcp_payload(packets)
+    t.ok(got == SENT, "%s: the stream's records, GSO packets among them, "
+         "carry it whole" % name, "%d of %d bytes" % (len(got), len(SENT)))
+    dgrams = datagrams(packets)
+    t.ok(dgrams == [payload(1, i) for i in range(CHUNKS)],
+         "%s: each datagram after a GSO packet's record carries its own "
+         "bytes" % name, [len(d) for d in dgrams[:8]])
+
+
+for queue in (False, True):
+    name = "stream" + ("-queue" if queue else "")
+    # Room for every record: a ring that drops would leave holes.
+    ring = Dump(name, "tcp port %d or udp port %d" % (PORT_TCP, PORT_OUT),
+                mib=32)
+    slow = slow_reader() if queue else None
+    read = stream(CHUNKS, lambda i: payload(1, i))
+    ring.interrupt()
+    t.ok(read == SENT, "%s: b reads the whole stream" % name,
+         "%d of %d bytes" % (len(read), len(SENT)))
+    check_stream("%s, the ring's records" % name,
+                 pcap_packets("%s/%s.pcap" % (OUT, name)))
+    if slow:
+        check_stream("%s, the queue's records, read last" % name,
+                     read_all(slow))
+        slow.close()
 
 
 def mem_available():
@@ -255,9 +278,10 @@ def mem_available():
 # none of them: what they shared must be let go of, every time.
 ring = Dump("leak")
 before = mem_available()
-stream(4096)
+read = stream(4096)
 freed = mem_available()
 ring.interrupt()
+t.eq(read, 4096 * CHUNK, "b reads 256 MiB")
 t.diag("MemAvailable %d MiB before the stream, %d MiB after"
        % (before >> 20, freed >> 20))
 t.ok(before - freed < 64 << 20,
