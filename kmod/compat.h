@@ -110,9 +110,9 @@ static inline struct udp_table *iptap_udp_table(const struct net *net)
 
 /*
  * The references of an skb's pages: skb_frag_ref() and skb_frag_unref()
- * moved to a header of their own after 6.1 (6.12 has it).
+ * moved to a header of their own after 6.1 (6.12 has it; Kbuild looks).
  */
-#if __has_include(<linux/skbuff_ref.h>)
+#ifdef IPTAP_HAVE_SKBUFF_REF_H
 #include <linux/skbuff_ref.h>
 #endif
 

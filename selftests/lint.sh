@@ -68,13 +68,12 @@ done
 
 if cp=$(checkpatch_script); then
 	cd "$root" || exit 1
-	# compat.h holds the version tests no macro can replace, a macro
-	# that defines a wrapper only for the kernels that need it, and a
-	# __has_include(<...>), whose brackets checkpatch reads as operators.
+	# compat.h holds the version tests no macro can replace, and a
+	# macro that defines a wrapper only for the kernels that need it.
 	{ perl "$cp" --strict --no-tree --quiet --show-types -f \
 		kmod/*.c kmod/iptap.h include/uapi/linux/iptap.h &&
 	  perl "$cp" --strict --no-tree --quiet --show-types \
-		--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON,MACRO_ARG_UNUSED,SPACING \
+		--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON,MACRO_ARG_UNUSED \
 		-f kmod/compat.h
 	} >"$log" 2>&1
 	result $? "checkpatch.pl --strict" "$log"
