@@ -230,6 +230,7 @@ def tcp_payload(packets):
     hole = have.find(0)
     return bytes(data if hole < 0 else data[:hole])
 
+
 CHUNKS = 64
 SENT = b"".join(chunk(i) for i in range(CHUNKS))
 
