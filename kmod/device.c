@@ -84,6 +84,8 @@ static int iptap_dev_init(struct net_device *dev)
 	 */
 	idev->pid_ns = get_pid_ns(task_active_pid_ns(current));
 	idev->user_ns = get_user_ns(current_user_ns());
+	/* INVALID_UID, which no user namespace maps: true as it stands. */
+	atomic64_set(&idev->uid_seen, U64_MAX);
 	idev->cgroup_root = iptap_cgroup_root_get();
 	err = iptap_net_attach(idev);
 	if (err)

@@ -14,6 +14,8 @@
  - creating a device needs CAP_NET_ADMIN over the namespace, capturing
    needs CAP_NET_RAW; an unprivileged user in a user+network namespace
    of their own may create an iptap there and sees only that namespace;
+ - a uid as each device's creator sees it: two devices in one namespace,
+   made in two user namespaces, name the same users each its own way;
  - no header byte carries stale kernel memory, after memory is sprayed
    with a pattern;
  - knobs refuse garbage with EINVAL and keep their value.
@@ -25,8 +27,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import (REC_HLEN, Capture, Tap, bg, ip_summary, iptap_add,
-                      load_module, netns, sh, stop, veth_pair)
+from iptaplib import (DIR_IN, DIR_OUT, REC_HLEN, Capture, Tap, bg,
+                      ip_summary, iptap_add, load_module, netns, sh, stop,
+                      veth_pair, wait_for)
 
 t = Tap()
 load_module()
@@ -134,6 +137,48 @@ t.ok(r.returncode == 0 and len(recs) == 12 and
      all(l == ["lo", "0a4d00010a4d0001"] for l in recs),
      "unshare -Urn: a user creates an iptap and sees only its own "
      "namespace's 12 records", r.stdout[-800:] + r.stderr[-800:])
+
+# A uid as each device's creator sees it: two devices in one namespace,
+# one made by the host's root, one by the root of a user namespace where
+# nobody (65534) is 0 and the host's root has no name.  Both users ping in
+# turn, so that the uid each device last named changes between records.
+if os.path.exists("/tmp/uidns.pid"):
+    os.unlink("/tmp/uidns.pid")
+holder = bg("%s sh -c 'echo $$ >/tmp/uidns.pid; exec unshare -Urn sleep 300'"
+            % NOBODY)
+wait_for(lambda: os.path.exists("/tmp/uidns.pid") and
+         os.readlink("/proc/%s/ns/user" % open("/tmp/uidns.pid").read()
+                     .strip()) != os.readlink("/proc/self/ns/user"), 10)
+pid = open("/tmp/uidns.pid").read().strip()
+sh("ip netns attach uidns %s" % pid)
+sh("ip -n uidns link set lo up")
+sh("ip -n uidns addr add 10.77.0.1/8 dev lo")
+iptap_add("iptap0", ns="uidns")
+sh("nsenter -t %s -U -n ip link add iptap1 type iptap" % pid)
+as_nobody = "nsenter -t %s -U -n ping -c2 -i0.1 10.77.0.2" % pid
+as_root = "ip netns exec uidns ping -c2 -i0.1 10.77.0.3"
+with Capture("iptap0", ns="uidns") as host, \
+        Capture("iptap1", ns="uidns") as inner:
+    for _ in range(3):
+        sh(as_nobody)
+        sh(as_root)
+    views = {"host": host.read(), "user namespace": inner.read()}
+stop(holder)
+sh("ip netns del uidns")
+os.unlink("/tmp/uidns.pid")
+# Whose each echo request (out) and reply (in, by identifier) is.
+expect = {"host": {"10.77.0.2": 65534, "10.77.0.3": 0},
+          "user namespace": {"10.77.0.2": 0, "10.77.0.3": -1}}
+for view, recs in views.items():
+    # By the address pinged: the requests' destination, the replies' source.
+    seen = [(max(ip_summary(r)[:2]), r["uid"]) for _, r in recs
+            if ip_summary(r)[2] == 1 and
+            (r["packet"][20], r["flags"] & (DIR_IN | DIR_OUT)) in
+            ((8, DIR_OUT), (0, DIR_IN))]
+    t.ok(len(seen) == 24 and
+         all(uid == expect[view][dst] for dst, uid in seen),
+         "%s's device: 12 pings' requests and replies, each with its "
+         "user as the device's creator sees it" % view, seen)
 
 # --- no stale kernel memory in any header byte ------------------------------
 # Spray freed memory with a pattern: many datagrams full of it, received
