@@ -37,28 +37,39 @@ static const u32 iptap_prio_to_svc[TC_PRIO_MAX + 1] = {
 	[TC_PRIO_CONTROL]		= IPTAP_SVC_CTL,
 };
 
-/* The number that ends an interface name: eth0 -> 0, lo -> 0. */
-static u16 iptap_ifunit(const char *name, size_t len)
+/*
+ * Copy the name of @dev to @to, zero-filled, and return the number that
+ * ends it (eth0 -> 0, veth12 -> 12, lo -> 0; 0 too above U16_MAX).  One
+ * pass without calls: it runs for every record.  A rename may be
+ * rewriting the name meanwhile, and leaves the bytes after its end as
+ * they were: the copy stops at the first NUL, and at the last byte.
+ */
+static u16 iptap_copy_ifname(char *to, const struct net_device *dev)
 {
-	size_t start = len;
 	u32 unit = 0;
+	size_t i;
+	char c;
 
-	while (start && isdigit(name[start - 1]))
-		start--;
-	for (; start < len; start++) {
-		unit = unit * 10 + name[start] - '0';
-		if (unit > U16_MAX)
-			return 0;
+	for (i = 0; i < IFNAMSIZ - 1; i++) {
+		c = READ_ONCE(dev->name[i]);
+		if (!c)
+			break;
+		to[i] = c;
+		if (!isdigit(c))
+			unit = 0;
+		else if (unit <= U16_MAX)	/* past it, it stays past it */
+			unit = unit * 10 + c - '0';
 	}
-	return unit;
+	return unit <= U16_MAX ? unit : 0;
 }
 
 /*
- * The transport protocol.  Read with skb_header_pointer(): the hooks
- * must not change the original skb, not even its linear layout.  A
- * non-first IPv6 fragment gives the protocol its first fragment carries;
- * a chain of extension headers that cannot be walked gives the next
- * header of the fixed header.
+ * The transport protocol.  IPv6's is found by ipv6_find_hdr(), which
+ * reads with skb_header_pointer(): the hooks must not change the
+ * original skb, not even its linear layout.  A non-first IPv6 fragment
+ * gives the protocol its first fragment carries; a chain of extension
+ * headers that cannot be walked gives the next header of the fixed
+ * header.
  */
 static u32 iptap_ipproto(struct sk_buff *skb, u8 pf)
 {
@@ -66,14 +77,9 @@ static u32 iptap_ipproto(struct sk_buff *skb, u8 pf)
 	u8 proto;
 	int ret;
 
-	if (pf == NFPROTO_IPV4) {
-		const struct iphdr *iph;
-		struct iphdr _iph;
-
-		iph = skb_header_pointer(skb, skb_network_offset(skb),
-					 sizeof(_iph), &_iph);
-		return iph ? iph->protocol : 0;
-	}
+	/* Linear: __ip_local_out() writes it, ip_rcv_core() pulls it. */
+	if (pf == NFPROTO_IPV4)
+		return ip_hdr(skb)->protocol;
 
 	ret = ipv6_find_hdr(skb, &offset, -1, NULL, NULL);
 	if (ret >= 0)
@@ -154,7 +160,6 @@ static void iptap_fill_header(struct iptap_pktap_hdr *hdr, struct sk_buff *skb,
 	const struct iptap_proc *last = attr->last;
 	const struct iptap_proc *creator = attr->creator ?: last;
 	pid_t nr = iptap_proc_nr(last, ns);
-	size_t len;
 	u32 nsec;
 	u64 sec;
 
@@ -163,10 +168,8 @@ static void iptap_fill_header(struct iptap_pktap_hdr *hdr, struct sk_buff *skb,
 	hdr->pth_type_next = cpu_to_le32(IPTAP_PTH_TYPE_PACKET);
 	hdr->pth_dlt = cpu_to_le32(IPTAP_DLT_NULL);
 	if (realdev) {
-		/* Bounded: a concurrent rename may be rewriting the name. */
-		len = strnlen(realdev->name, IFNAMSIZ - 1);
-		memcpy(hdr->pth_ifname, realdev->name, len);
-		hdr->pth_ifunit = cpu_to_le16(iptap_ifunit(hdr->pth_ifname, len));
+		hdr->pth_ifunit = cpu_to_le16(iptap_copy_ifname(hdr->pth_ifname,
+								realdev));
 		hdr->pth_iftype = cpu_to_le16(realdev->type);
 	}
 	hdr->pth_flags = cpu_to_le32(out ? IPTAP_PTH_FLAG_DIR_OUT :

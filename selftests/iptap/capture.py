@@ -158,6 +158,36 @@ for fam, addr, proto in ((V4, "127.0.0.1", 1), (V6, "::1", 58)):
     t.eq(dirs, [(OUT, "lo", 772), (IN, "lo", 772), (OUT, "lo", 772),
                 (IN, "lo", 772)], "loopback %s seen out then in" % addr)
 
+# --- interface names: whole, NUL-padded, and the number that ends them ---
+# Dummy devices, each with a /24 a datagram leaves by.  "sh7" was renamed
+# from a longer name: the rest of the old name stays in the device's
+# buffer, and must not reach the record.
+NAMES = {"d65535": 65535, "d65536": 0, "dx2y": 0, "abcdefghijkl123": 123,
+         "x0042": 42, "d99999999999": 0, "sh7": 7}
+for i, name in enumerate(NAMES):
+    first = "longname-a1234" if name == "sh7" else name
+    sh("ip link add %s type dummy && ip link set %s up && "
+       "ip addr add 10.9.%d.1/24 dev %s" % (first, first, i, first), ns="a")
+    if first != name:
+        sh("ip link set %s down && ip link set %s name %s && "
+           "ip link set %s up" % (first, first, name, name), ns="a")
+with Capture(ns="a") as cap:
+    sh("python3 -c 'import socket\n"
+       "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+       "for i in range(%d):\n"
+       "    s.sendto(b\"name\", (\"10.9.%%d.2\" %% i, 9))'" % len(NAMES),
+       ns="a")
+    recs = cap.read()
+got = {}
+for _, r in recs:
+    if r["flags"] == DIR_OUT and ip_summary(r)[1].startswith("10.9."):
+        got[r["ifname"]] = (r["ifunit"], any(r["ifname_raw"][len(r["ifname"]):]))
+t.eq(got, {name: (unit, False) for name, unit in NAMES.items()},
+     "interface names whole and NUL-padded, after a rename too; the "
+     "number that ends each, 0 when none or above 65535")
+for name in NAMES:
+    sh("ip link del %s" % name, ns="a")
+
 # --- the service class: the socket's priority as Darwin's SO_TC_ value ---
 # Port 9100 + N carries a datagram sent with SO_PRIORITY N; 9116 one with
 # 0x10002, whose low four bits (2) are what pfifo_fast reads.
