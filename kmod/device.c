@@ -10,6 +10,7 @@
 #include <linux/if_arp.h>
 #include <linux/iptap.h>
 #include <linux/netfilter_netdev.h>
+#include <linux/percpu.h>
 #include <linux/user_namespace.h>
 #include <net/ip.h>
 #include <net/rtnetlink.h>
@@ -72,9 +73,14 @@ static void iptap_dev_put_namespaces(struct iptap_dev *idev)
 static int iptap_dev_init(struct net_device *dev)
 {
 	struct iptap_dev *idev = netdev_priv(dev);
+	int cpu, err;
 
-	int err;
-
+	idev->uid_seen = alloc_percpu(u64);
+	if (!idev->uid_seen)
+		return -ENOMEM;
+	/* INVALID_UID, which no user namespace maps: true as it stands. */
+	for_each_possible_cpu(cpu)
+		per_cpu(*idev->uid_seen, cpu) = U64_MAX;
 	idev->dev = dev;
 	atomic_long_set(&idev->dropped, 0);
 	atomic_long_set(&idev->unattributed, 0);
@@ -84,12 +90,12 @@ static int iptap_dev_init(struct net_device *dev)
 	 */
 	idev->pid_ns = get_pid_ns(task_active_pid_ns(current));
 	idev->user_ns = get_user_ns(current_user_ns());
-	/* INVALID_UID, which no user namespace maps: true as it stands. */
-	atomic64_set(&idev->uid_seen, U64_MAX);
 	idev->cgroup_root = iptap_cgroup_root_get();
 	err = iptap_net_attach(idev);
-	if (err)
+	if (err) {
 		iptap_dev_put_namespaces(idev);
+		free_percpu(idev->uid_seen);
+	}
 	return err;
 }
 
@@ -105,6 +111,7 @@ static void iptap_dev_free(struct net_device *dev)
 
 	iptap_dev_put_namespaces(idev);
 	iptap_select_release(&idev->select);
+	free_percpu(idev->uid_seen);
 }
 
 static void iptap_get_stats64(struct net_device *dev,

@@ -43,7 +43,7 @@ struct iptap_dev {
 	/* PIDs, users, cgroups are shown as the device's creator sees them. */
 	struct pid_namespace *pid_ns;
 	struct user_namespace *user_ns;
-	atomic64_t uid_seen;		/* the last uid mapped: kuid << 32 | uid */
+	u64 __percpu *uid_seen;		/* per CPU: last uid mapped, kuid << 32 | uid */
 	struct cgroup *cgroup_root;	/* of its cgroup namespace, or NULL */
 	enum iptap_mode mode;		/* what a record is; fixed */
 	struct iptap_select select;	/* which packets it records */

@@ -115,21 +115,24 @@ static void iptap_fill_proc(__le32 *pid, char *comm,
 /*
  * @kuid as the device's creator sees it, (uid_t)-1 if it has no name for
  * it.  A user namespace's map is written once and never changes, so a
- * name found stays true: the device keeps the last, which spares most
- * records the walk of the map (on 7.2, 60 instructions of a record).
- * An unmapped uid is not kept: its namespace may not have a map yet.
+ * name found stays true: each CPU keeps the last for the device, which
+ * spares most records the walk of the map (on 7.2, 60 instructions of a
+ * record).  Per CPU, as records of users in turn would move one shared
+ * memo between CPUs.  An unmapped uid is not kept: its namespace may not
+ * have a map yet.  A migration between the read and the write leaves a
+ * true pair on the other CPU.
  */
 static uid_t iptap_uid_seen(struct iptap_dev *idev, kuid_t kuid)
 {
-	u64 seen = atomic64_read(&idev->uid_seen);
+	u64 seen = this_cpu_read(*idev->uid_seen);
 	uid_t uid;
 
 	if (seen >> 32 == __kuid_val(kuid))
 		return (u32)seen;
 	uid = from_kuid(idev->user_ns, kuid);
 	if (uid != (uid_t)-1)
-		atomic64_set(&idev->uid_seen,
-			     (u64)__kuid_val(kuid) << 32 | uid);
+		this_cpu_write(*idev->uid_seen,
+			       (u64)__kuid_val(kuid) << 32 | uid);
 	return uid;
 }
 
