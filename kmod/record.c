@@ -77,7 +77,11 @@ static u32 iptap_ipproto(struct sk_buff *skb, u8 pf)
 	u8 proto;
 	int ret;
 
-	/* Linear: __ip_local_out() writes it, ip_rcv_core() pulls it. */
+	/*
+	 * Linear at both hooks, on every path to them: written in place
+	 * before LOCAL_OUT (__ip_local_out() sets its length and checksum),
+	 * pulled before PRE_ROUTING (ip_rcv_core(), br_netfilter's check).
+	 */
 	if (pf == NFPROTO_IPV4)
 		return ip_hdr(skb)->protocol;
 
