@@ -14,13 +14,14 @@ send, and a capture file read by tcpdump and tshark.
 """
 
 import os
+import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from iptaplib import (AF_DARWIN_INET, AF_DARWIN_INET6, DIR_IN, DIR_OUT,
                       EXT_MAGIC, HDR_LEN, PACKET_HOST, PACKET_OUTGOING, Capture, Tap, bg,
-                      ip_summary, iptap_add, load_module, sh, stop,
+                      ip_summary, iptap_add, load_module, netns, sh, stop,
                       veth_pair, write_pcap)
 
 t = Tap()
@@ -159,28 +160,30 @@ for fam, addr, proto in ((V4, "127.0.0.1", 1), (V6, "::1", 58)):
                 (IN, "lo", 772)], "loopback %s seen out then in" % addr)
 
 # --- interface names: whole, NUL-padded, and the number that ends them ---
-# Dummy devices, each with a /24 a datagram leaves by.  "sh7" was renamed
-# from a longer name: the rest of the old name stays in the device's
-# buffer, and must not reach the record.
+# veths (the debug kernel has no dummy), each with a /24 a datagram
+# leaves by; the record is made before ARP.  "sh7" was renamed from a
+# longer name: the rest of the old name stays in the device's buffer,
+# and must not reach the record.
 NAMES = {"d65535": 65535, "d65536": 0, "dx2y": 0, "abcdefghijkl123": 123,
          "x0042": 42, "d99999999999": 0, "sh7": 7}
 for i, name in enumerate(NAMES):
     first = "longname-a1234" if name == "sh7" else name
-    sh("ip link add %s type dummy && ip link set %s up && "
-       "ip addr add 10.9.%d.1/24 dev %s" % (first, first, i, first), ns="a")
+    sh("ip link add %s type veth peer name peer%d && ip link set peer%d up "
+       "&& ip link set %s up && ip addr add 10.9.%d.1/24 dev %s"
+       % (first, i, i, first, i, first), ns="a")
     if first != name:
         sh("ip link set %s down && ip link set %s name %s && "
            "ip link set %s up" % (first, first, name, name), ns="a")
-with Capture(ns="a") as cap:
-    sh("python3 -c 'import socket\n"
-       "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-       "for i in range(%d):\n"
-       "    s.sendto(b\"name\", (\"10.9.%%d.2\" %% i, 9))'" % len(NAMES),
-       ns="a")
+with Capture(ns="a") as cap, netns("a"):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for i in range(len(NAMES)):
+            s.sendto(b"name", ("10.9.%d.2" % i, 9))
     recs = cap.read()
 got = {}
 for _, r in recs:
-    if r["flags"] == DIR_OUT and ip_summary(r)[1].startswith("10.9."):
+    # The datagrams, not the host-unreachable errors ARP's failure sends.
+    if (r["flags"] == DIR_OUT and ip_summary(r)[2] == 17 and
+            ip_summary(r)[1].startswith("10.9.")):
         got[r["ifname"]] = (r["ifunit"], any(r["ifname_raw"][len(r["ifname"]):]))
 t.eq(got, {name: (unit, False) for name, unit in NAMES.items()},
      "interface names whole and NUL-padded, after a rename too; the "
