@@ -38,7 +38,7 @@ static const u32 iptap_prio_to_svc[TC_PRIO_MAX + 1] = {
 };
 
 /*
- * Copy the name of @dev to @to, zero-filled, and return the number that
+ * Copy the name of @dev into @to, already zeroed, and return the number that
  * ends it (eth0 -> 0, veth12 -> 12, lo -> 0; 0 too above U16_MAX).  One
  * pass without calls: it runs for every record.  A rename may be
  * rewriting the name meanwhile, and leaves the bytes after its end as
