@@ -69,21 +69,30 @@ for src, dst, name in (("10.1.0.2", "10.2.0.2", "IPv4"),
          "forwarded %s reply: seen once, in on rs" % name)
 
 # --- NAT: masquerade c behind r ------------------------------------------
+# Short echoes and long ones: the router rewrites each packet after the
+# hook (its TTL, its source, the reply's destination), and each record
+# must stay as the packet arrived, whatever the record shares with it.
 sh("nft add table ip nat", ns="r")
 sh("nft 'add chain ip nat post { type nat hook postrouting priority 100; }'",
    ns="r")
 sh("nft add rule ip nat post oifname rs masquerade", ns="r")
-with Capture(ns="r") as cap:
-    sh("ping -c1 -W2 10.2.0.2", ns="c")
-    recs = cap.read()
-t.eq([(r["flags"], r["ifname"]) for r in recs_of(recs, "10.1.0.2",
-                                                  "10.2.0.2", 1)],
-     [(DIR_IN, "rc")], "NAT: request seen with the client's own address")
-t.eq([(r["flags"], r["ifname"]) for r in recs_of(recs, "10.2.0.2",
-                                                  "10.2.0.1", 1)],
-     [(DIR_IN, "rs")], "NAT: reply seen as it arrived, to the router")
-t.eq(recs_of(recs, "10.2.0.2", "10.1.0.2"), [],
-     "NAT: no record after de-masquerading")
+for size in (56, 1400):
+    with Capture(ns="r") as cap:
+        sh("ping -c1 -W2 -s %d 10.2.0.2" % size, ns="c")
+        recs = cap.read()
+    what = "NAT, %d-byte echo" % size
+    t.eq([(r["flags"], r["ifname"], r["packet"][8], ip_summary(r)[3])
+          for r in recs_of(recs, "10.1.0.2", "10.2.0.2", 1)],
+         [(DIR_IN, "rc", 64, size + 28)],
+         "%s: request seen whole with the client's own address and its "
+         "TTL as sent" % what)
+    t.eq([(r["flags"], r["ifname"], ip_summary(r)[3])
+          for r in recs_of(recs, "10.2.0.2", "10.2.0.1", 1)],
+         [(DIR_IN, "rs", size + 28)],
+         "%s: reply seen as it arrived, to the router" % what)
+    t.eq([(r["flags"], r["ifname"], r["packet"][8])
+          for r in recs_of(recs, "10.2.0.2", "10.1.0.2")], [],
+         "%s: no record after de-masquerading" % what)
 sh("nft delete table ip nat", ns="r")
 
 
