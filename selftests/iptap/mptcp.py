@@ -19,7 +19,8 @@ namespaces.  Four connections, each by its own processes:
     child: its records name the acceptor, then the child.
 
 Every record of a connection's first subflow, both directions, must name
-its process on each side (pid and comm).  The second subflow's handshake
+its process on each side (pid and comm), but in TIME_WAIT and after an
+RST (closing()).  The second subflow's handshake
 is the kernel's (a worker opens it, before the subflow is attached to
 the MPTCP socket), and may count as unattributed (4 records without data,
 more when TCP repeats one; at most 8); then its records name the client
@@ -32,8 +33,8 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from iptaplib import (Capture, Tap, ip_summary, iptap_add, load_module,
-                      netns_add, sh, sysfs, veth_link, workload)
+from iptaplib import (DIR_IN, Capture, Tap, ip_summary, iptap_add,
+                      load_module, netns_add, sh, sysfs, veth_link, workload)
 
 IPPROTO_MPTCP = 262
 
@@ -87,25 +88,47 @@ recs = {"c": capc.read(1.0, timeout=600), "s": caps.read(0.5, timeout=600)}
 t.diag("%d records in c, %d in s" % (len(recs["c"]), len(recs["s"])))
 
 
-TCP_FIN = 0x01
+TCP_FIN, TCP_RST = 0x01, 0x04
 
 
 def closing(recs):
-    """Indexes of the records from a subflow's first FIN on without data:
-    a subflow close() detached finishes in TIME_WAIT, which names nobody
-    (as for TCP)."""
-    fins = [i for i, (_, f) in enumerate(recs) if f[4] & TCP_FIN]
-    return {i for i, (_, f) in enumerate(recs)
-            if fins and i >= fins[0] and f[5] == 0}
+    """Indexes of the records at the end of a subflow (of each, in a list
+    of several) that may name nobody:
+      - from its first FIN on, those without data: a subflow close()
+        detached finishes in TIME_WAIT, which names nobody (as for TCP);
+      - after its first RST, the RSTs and whatever comes in.  The kernel
+        resets a joined subflow now and then (seen on 6.12-rt, whose
+        softirqs preempt the process): when the server's process holds
+        its MPTCP socket as an MP_JOIN completes, release_sock() finishes
+        the join later, and mptcp_subflow_joined() then sets the
+        subflow's mapping over one that data has begun; the next segment
+        no longer matches it (MPTcpExtDSSNotMatching), and the server
+        resets the subflow (MP_TCPRST, reason 1).  The client's segments
+        still in flight find no socket there (or its listener): the
+        stack answers each with an RST of its own control socket, as for
+        TIME_WAIT, and those RSTs may reach a client subflow the first
+        one has already closed."""
+    fin, rst, out = {}, {}, set()
+    for i, (r, f) in enumerate(recs):
+        flow = frozenset(((f[0], f[2]), (f[1], f[3])))
+        if f[4] & TCP_FIN:
+            fin.setdefault(flow, i)
+        if (fin.get(flow, i + 1) <= i and f[5] == 0) or \
+           (rst.get(flow, i) < i and (f[4] & TCP_RST or
+                                      r["flags"] & DIR_IN)):
+            out.add(i)
+        if f[4] & TCP_RST:
+            rst.setdefault(flow, i)
+    return out
 
 
 def named(recs, pid, role, grace=0):
-    """Do all records name (pid, role), but the first grace ones and the
-    closing ones, which may name nobody?"""
+    """Do all records name (pid, role), but the first grace ones (without
+    data: unnamed_lead()) and the closing ones, which may name nobody?"""
     ok_none = closing(recs) | set(range(grace))
     return all((r["pid"], r["comm"]) == (pid, role) or
-               (i in ok_none and r["pid"] == -1 and f[5] == 0)
-               for i, (r, f) in enumerate(recs))
+               (i in ok_none and r["pid"] == -1)
+               for i, (r, _) in enumerate(recs))
 
 
 def unnamed_lead(recs, most=8):
