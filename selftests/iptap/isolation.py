@@ -144,8 +144,10 @@ t.ok(r.returncode == 0 and len(recs) == 12 and
 # turn, so that the uid each device last named changes between records.
 if os.path.exists("/tmp/uidns.pid"):
     os.unlink("/tmp/uidns.pid")
-holder = bg("%s sh -c 'echo $$ >/tmp/uidns.pid; exec unshare -Urn sleep 300'"
-            % NOBODY)
+# Written whole, then renamed: the test reads it as soon as it exists.
+holder = bg("%s sh -c 'echo $$ >/tmp/uidns.pid.new && "
+            "mv /tmp/uidns.pid.new /tmp/uidns.pid && "
+            "exec unshare -Urn sleep 300'" % NOBODY)
 wait_for(lambda: os.path.exists("/tmp/uidns.pid") and
          os.readlink("/proc/%s/ns/user" % open("/tmp/uidns.pid").read()
                      .strip()) != os.readlink("/proc/self/ns/user"), 10)
