@@ -51,6 +51,33 @@ settings() {
 	done
 }
 
+# The instruction counter for BENCH_COUNTS, a QEMU plugin: built against
+# the plugin API header of the QEMU that runs it, from Debian's source
+# package of that version (tools/debsrc.sh; build/apt/, build/qemu/).
+apt=$root/build/apt
+src=$root/build/qemu/src
+log() { echo "bench: $*" >&2; }
+# shellcheck source=tools/debsrc.sh
+. "$root/tools/debsrc.sh"
+
+build_insncount() {
+	local ver up dsc inc
+
+	ver=$(version qemu qemu-system-x86)
+	ver=${ver%+b[0-9]*}	# a binary-only rebuild has its source's version
+	inc=$root/build/qemu/include-$ver
+	if [ ! -f "$inc/qemu-plugin.h" ]; then
+		dsc=$(fetch qemu "$ver")
+		mkdir -p "$inc"
+		up=${ver#*:}
+		tar -xJf "$(dirname "$dsc")/qemu_${up%-*}.orig.tar.xz" -O \
+			--wildcards '*/include/qemu/qemu-plugin.h' >"$inc/qemu-plugin.h.new"
+		mv "$inc/qemu-plugin.h.new" "$inc/qemu-plugin.h"
+	fi
+	gcc -O2 -Wall -Wextra -Werror -shared -fPIC -I "$inc" \
+		-o "$out/bin/insncount.so" "$here/insncount.c"
+}
+
 run_vms() {
 	# perf (the guest runs the host's binaries) for the profiles.
 	if [ -n "${BENCH_PROFILES-x}" ] && ! command -v perf >/dev/null; then
@@ -59,9 +86,10 @@ run_vms() {
 	fi
 
 	mkdir -p "$out/bin"
-	for t in blast sink ring; do
+	for t in blast sink ring mark; do
 		gcc -O2 -Wall -Wextra -Werror -o "$out/bin/$t" "$root/tools/bench/$t.c"
 	done
+	[ -z "${BENCH_COUNTS:-}" ] || build_insncount
 
 	cmd=$out/guest-cmd.sh
 	{
@@ -82,7 +110,10 @@ run_vms() {
 		mkdir -p "$out/$rel"
 		touch "$out/$rel/output.log"
 		echo "bench: $rel: booting (one vCPU, $qopts)"
-		"$here/../vm/vm.sh" -k "$rel" -o "$out/$rel" -s 1 -m 4096 -t 7200 -q "$qopts" "$cmd" \
+		rel_qopts=$qopts
+		[ -z "${BENCH_COUNTS:-}" ] ||
+			rel_qopts+=" -plugin $out/bin/insncount.so,out=$out/$rel/insn"
+		"$here/../vm/vm.sh" -k "$rel" -o "$out/$rel" -s 1 -m 4096 -t 7200 -q "$rel_qopts" "$cmd" \
 			>"$out/$rel/vm.log" 2>&1 &
 		pids+=($!)
 	done

@@ -18,6 +18,9 @@
 #                 configuration, kallsyms the kernel's symbols to read
 #                 them with, kallsyms-S-C iptap's where it was loaded,
 #                 ticks-S-C.txt the sink's packet count over time
+#   insn-S-C.txt  instructions run from each address during a flood
+#                 (BENCH_COUNTS), marks-S-C.txt the window's guest times,
+#                 ticks-count-S-C.txt the sink's packet count over time
 #
 # The set "sockets" measures in records (as listener-in) while a process
 # in b holds 1,000, 100,000 or 1,000,000 bound UDP sockets made before
@@ -65,7 +68,9 @@
 # command run once before the first flood, debugfs mounted, e.g.
 # "echo full >/sys/kernel/debug/sched/preempt"), BENCH_CONFIGS (configurations of every set),
 # BENCH_PROFILES ("SET:CFG ...", "" for none), BENCH_PROFILE_SECONDS (1),
-# BENCH_PERF_FREQ (5000).
+# BENCH_PERF_FREQ (5000), BENCH_COUNTS ("SET:CFG ...": exact instruction
+# counts of a flood, by address, from the QEMU plugin insncount.so; none
+# by default; their window is BENCH_PROFILE_SECONDS too).
 
 set -uo pipefail
 
@@ -80,6 +85,8 @@ warmup=${BENCH_WARMUP:-0.2}
 sink_interval=${BENCH_SINK_INTERVAL:-0}
 sched=${BENCH_SCHED:-}
 profiles=${BENCH_PROFILES-udp64:baseline udp64:idle udp64:listener udp64:listener-in udp64:tcpdump-veth}
+counts=${BENCH_COUNTS:-}
+profiler=perf
 port=9000
 tmp=/tmp/bench
 mkdir -p "$tmp"
@@ -168,11 +175,24 @@ measure() {
 	bp=$!
 	if [ -n "$perf_out" ]; then
 		nap "$warmup"
-		# Sample times on the sink's clock: its ticks count the packets.
-		perf record -a -g -B -N --no-bpf-event -k CLOCK_MONOTONIC \
-			-F "$perf_freq" -e cpu-clock -o "$perf_out" \
-			-- sleep "$profile_seconds" >"$tmp/perf.out" 2>&1 ||
-			cat "$tmp/perf.out"
+		# Times on the sink's clock: its ticks count the packets.
+		if [ "$profiler" = count ]; then
+			# The nap above may pass before the flood (an idle
+			# guest's clock jumps): count from its fifth tick, and
+			# let the sink tick once more after the stop.
+			until [ "$(grep -c '^tick ' "$tmp/sink.out")" -ge 5 ]; do
+				nap 0.05
+			done
+			"$bin/mark" start >"$perf_out"
+			nap "$profile_seconds"
+			"$bin/mark" stop >>"$perf_out"
+			nap 0.1
+		else
+			perf record -a -g -B -N --no-bpf-event -k CLOCK_MONOTONIC \
+				-F "$perf_freq" -e cpu-clock -o "$perf_out" \
+				-- sleep "$profile_seconds" >"$tmp/perf.out" 2>&1 ||
+				cat "$tmp/perf.out"
+		fi
 		kill -TERM "$sp"
 	fi
 	# The sink ends the run; a sender that fails ends the sink.
@@ -472,6 +492,26 @@ profile_run() {
 		tee -a "$res/results.txt"
 }
 
+# Instruction counts (BENCH_COUNTS): bench.sh loads the QEMU plugin
+# insncount.so, which writes the counts of each window between "mark
+# start" and "mark stop" to $res/insn.N.
+counted=0
+count_run() {
+	local set=$1 cfg=$2
+
+	enter "$cfg"
+	[ -d /sys/module/iptap ] &&
+		grep -F '[iptap]' /proc/kallsyms >"$res/kallsyms-$set-$cfg"
+	profiler=count measure "$set" "$cfg" profile "$tmp/marks"
+	leave "$set" "$cfg-count"
+	counted=$((counted + 1))
+	mv "$res/insn.$counted" "$res/insn-$set-$cfg.txt"
+	cp "$tmp/marks" "$res/marks-$set-$cfg.txt"
+	grep '^tick ' "$tmp/sink.out" >"$res/ticks-count-$set-$cfg.txt"
+	echo "count set=$set cfg=$cfg seconds=$profile_seconds" |
+		tee -a "$res/results.txt"
+}
+
 # One "rtnl" line: dummy devices added and deleted by root, with what
 # else runs (a churn that cycled iptap devices CYCLES times meanwhile).
 rtnl_case() {
@@ -534,12 +574,16 @@ for set in $sets; do
 	done
 done
 
-if [ -n "$profiles" ]; then
+if [ -n "$profiles$counts" ]; then
 	echo 0 >/proc/sys/kernel/kptr_restrict
 	cat /proc/kallsyms >"$res/kallsyms"
-	for p in $profiles; do
-		log "profile ${p%%:*}: ${p#*:}"
-		profile_run "${p%%:*}" "${p#*:}"
-	done
 fi
+for p in $profiles; do
+	log "profile ${p%%:*}: ${p#*:}"
+	profile_run "${p%%:*}" "${p#*:}"
+done
+for p in $counts; do
+	log "count ${p%%:*}: ${p#*:}"
+	count_run "${p%%:*}" "${p#*:}"
+done
 log "done"
