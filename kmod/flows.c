@@ -45,7 +45,8 @@
 #include <linux/inetdevice.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <linux/jhash.h>
+#include <linux/hash.h>
+#include <linux/log2.h>
 #include <linux/local_lock.h>
 #include <linux/netdevice.h>
 #include <linux/percpu.h>
@@ -76,7 +77,6 @@ struct iptap_flow_table {
 };
 
 static struct iptap_flow_table __percpu *iptap_flows;
-static u32 iptap_flow_seed __read_mostly;
 
 /*
  * Odd while entries may be made and used: it changes when the probes
@@ -179,7 +179,6 @@ static bool iptap_flow_key(struct sk_buff *skb,
 
 		if (iph->protocol != IPPROTO_UDP || ip_is_fragment(iph))
 			return false;
-		memset(key, 0, sizeof(*key));
 		ipv6_addr_set_v4mapped(iph->saddr, &key->saddr);
 		ipv6_addr_set_v4mapped(iph->daddr, &key->daddr);
 		sdif = inet_sdif(skb);
@@ -189,7 +188,6 @@ static bool iptap_flow_key(struct sk_buff *skb,
 
 		if (ip6h->nexthdr != IPPROTO_UDP)
 			return false;
-		memset(key, 0, sizeof(*key));
 		key->saddr = ip6h->saddr;
 		key->daddr = ip6h->daddr;
 		sdif = inet6_sdif(skb);
@@ -206,41 +204,52 @@ static bool iptap_flow_key(struct sk_buff *skb,
 	key->sport = uh->source;
 	key->dport = uh->dest;
 	key->pf = state->pf;
+	key->pad = 0;
 	key->dif = state->in->ifindex;
 	return true;
 }
 
 /*
- * Keys are compared whole, by words: they have no padding but their pad
- * field, which iptap_flow_key() zeroes with the rest.
+ * Keys are read whole, by words: they have no padding but their pad
+ * field, which iptap_flow_key() sets to 0.
  */
+static const u64 *iptap_flow_key_words(const struct iptap_flow_key *key)
+{
+	BUILD_BUG_ON(sizeof(*key) != sizeof(key->net) + sizeof(key->saddr) +
+		     sizeof(key->daddr) + sizeof(key->dif) + sizeof(key->sport) +
+		     sizeof(key->dport) + sizeof(key->pf) + sizeof(key->pad));
+	BUILD_BUG_ON(sizeof(*key) != 7 * sizeof(u64));	/* as written below */
+	return (const u64 *)key;
+}
+
 static bool iptap_flow_key_equal(const struct iptap_flow_key *a,
 				 const struct iptap_flow_key *b)
 {
-	const u64 *x = (const u64 *)a, *y = (const u64 *)b;
-	u64 diff = 0;
-	unsigned int i;
+	const u64 *x = iptap_flow_key_words(a), *y = iptap_flow_key_words(b);
 
-	BUILD_BUG_ON(sizeof(*a) != sizeof(a->net) + sizeof(a->saddr) +
-		     sizeof(a->daddr) + sizeof(a->dif) + sizeof(a->sport) +
-		     sizeof(a->dport) + sizeof(a->pf) + sizeof(a->pad));
-	BUILD_BUG_ON(sizeof(*a) % sizeof(u64));
-	for (i = 0; i < sizeof(*a) / sizeof(u64); i++)
-		diff |= x[i] ^ y[i];
-	return !diff;
+	/* Without a loop, which gcc keeps: this runs for every cached packet. */
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) |
+		 (x[3] ^ y[3]) | (x[4] ^ y[4]) | (x[5] ^ y[5]) |
+		 (x[6] ^ y[6]));
 }
 
-/* Called with the table's bh_lock held. */
+/*
+ * Called with the table's bh_lock held.  The key's words folded together,
+ * then spread over the slots.  No secret seed: the slots are few and
+ * direct-mapped, so a sender of many flows evicts the others' entries
+ * whatever the hash, and an entry evicted only costs its flow a lookup.
+ * Rotations keep a flow and its reverse apart.
+ */
 static inline struct iptap_flow *
 iptap_flow_slot(const struct iptap_flow_key *key)
 {
-	u32 hash = jhash_3words(ipv6_addr_hash(&key->saddr),
-				ipv6_addr_hash(&key->daddr) ^ key->dif,
-				(__force u32)key->sport << 16 |
-				(__force u16)key->dport,
-				iptap_flow_seed ^ (u32)key->net);
+	const u64 *w = iptap_flow_key_words(key);
+	u64 fold = w[0] ^ rol64(w[1], 8) ^ rol64(w[2], 16) ^ rol64(w[3], 24) ^
+		   rol64(w[4], 32) ^ rol64(w[5], 40) ^ rol64(w[6], 48);
 
-	return &this_cpu_ptr(iptap_flows)->slot[hash % IPTAP_FLOW_SLOTS];
+	BUILD_BUG_ON(!is_power_of_2(IPTAP_FLOW_SLOTS));
+	return &this_cpu_ptr(iptap_flows)->slot[hash_64(fold,
+						   ilog2(IPTAP_FLOW_SLOTS))];
 }
 
 /*
@@ -443,7 +452,6 @@ int __init iptap_flows_init(void)
 		return -ENOMEM;
 	for_each_possible_cpu(cpu)
 		local_lock_init(&per_cpu_ptr(iptap_flows, cpu)->bh_lock);
-	iptap_flow_seed = get_random_u32();
 	err = register_netdevice_notifier(&iptap_flows_netdev_nb);
 	if (err)
 		goto err_free;

@@ -425,6 +425,74 @@ const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 }
 
 /*
+ * The record each CPU's probes last found already naming the running
+ * process, and its socket.  Most uses of a socket repeat the one before:
+ * the receive hook runs for each message a process reads, recvmmsg()
+ * calls it for each of a batch.  An entry holds as a memo entry does:
+ * while its table is published and no record of the namespace has left a
+ * table since (owner_gen; a retired table counts too, and a table made
+ * later has a later count), for the same socket and process.  Probes
+ * reach it in task context only.  Not on PREEMPT_RT, where probes queue
+ * their notes (defer.c): the table may not yet say who used a socket last.
+ */
+struct iptap_reuse {
+	const struct iptap_owners *owners;
+	struct iptap_owner_key key;
+	u64 gen;
+	const struct pid *tgid;
+	struct iptap_owner *o;
+};
+
+static DEFINE_PER_CPU(struct iptap_reuse, iptap_reuse);
+
+/*
+ * Is the running process the last user of @sk, as this CPU last found?
+ * Called from a probe handler.
+ */
+static bool iptap_owner_reuse_hit(struct iptap_net *in, struct sock *sk)
+{
+	struct iptap_reuse *r;
+	bool hit;
+
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) || !in_task())
+		return false;
+	r = get_cpu_ptr(&iptap_reuse);
+	hit = r->key.sk == (unsigned long)sk &&
+	      r->tgid == task_tgid(current) &&
+	      r->gen == atomic64_read(&in->owner_gen) &&
+	      r->owners == rcu_access_pointer(in->owners) &&
+	      r->key.cookie == iptap_sock_cookie(sk);
+	/*
+	 * The same count: @r->o is still in its table, and freed only after
+	 * RCU once it leaves, which disabled preemption holds off.
+	 */
+	if (hit)
+		iptap_owner_used(r->o);
+	put_cpu_ptr(&iptap_reuse);
+	return hit;
+}
+
+/*
+ * @o, found in @owners of @in after the count was @gen, names the running
+ * process.  Called under RCU.
+ */
+static void iptap_owner_reuse_set(struct iptap_net *in,
+				  struct iptap_owners *owners,
+				  struct iptap_owner *o, u64 gen)
+{
+	struct iptap_reuse *r;
+
+	/* Retired after @gen was read: the count has changed, or will. */
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) || !in_task() ||
+	    rcu_access_pointer(in->owners) != owners)
+		return;
+	r = get_cpu_ptr(&iptap_reuse);
+	*r = (struct iptap_reuse){ .owners = owners, .key = o->key, .gen = gen,
+				   .tgid = o->last.tgid, .o = o };
+	put_cpu_ptr(&iptap_reuse);
+}
+
+/*
  * Record @p, or the running process if NULL, as the last user of @sk, and
  * as its creator if @created; @in is the state of @sk's namespace.  In a
  * probe handler on PREEMPT_RT, where nothing may be allocated (most run
@@ -439,6 +507,7 @@ static void iptap_owner_note(struct iptap_net *in, struct sock *sk,
 	struct iptap_owner *old;
 	struct iptap_proc cur;
 	bool queued;
+	u64 gen;
 
 	/* The memo's entries hold while the socket's namespace counts. */
 	DEBUG_NET_WARN_ON_ONCE(in != iptap_net(sock_net(sk)));
@@ -448,10 +517,14 @@ static void iptap_owner_note(struct iptap_net *in, struct sock *sk,
 		goto out;
 	/* Notes still queued are not in the table yet: look first. */
 	queued = in_probe && iptap_defer_pending(owners->defer);
+	gen = atomic64_read(&in->owner_gen);
+	smp_rmb();	/* the count, then the tables: see iptap_owner_reuse_set() */
 	old = iptap_owner_find_sock(in, owners, sk, &key);
 	if (!queued &&
 	    iptap_owner_is(old, p ? p->tgid : task_tgid(current), created)) {
 		iptap_owner_used(old);
+		if (in_probe && !p && !created)
+			iptap_owner_reuse_set(in, owners, old, gen);
 		goto out;
 	}
 	/* Its name only for a change: most uses change nothing. */
@@ -481,6 +554,8 @@ void iptap_owner_note_sock(struct sock *sk, bool created)
 void iptap_owner_probe_sock(struct iptap_net *in, struct sock *sk,
 			    bool created)
 {
+	if (!created && iptap_owner_reuse_hit(in, sk))
+		return;
 	iptap_owner_note(in, sk, NULL, created, true);
 }
 

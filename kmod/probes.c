@@ -550,15 +550,20 @@ static void iptap_udp_probes_disarm(void)
  * call since armed?  Its change went uncounted.  Read for every cached
  * packet: a test of each count, no sum.
  */
+static unsigned long iptap_kretprobe_missed(const struct kretprobe *rp)
+{
+	return READ_ONCE(rp->nmissed) | READ_ONCE(rp->kp.nmissed);
+}
+
 bool iptap_flow_probes_missed(void)
 {
-	unsigned long missed = iptap_probes_missed();
-	const struct kretprobe *rp;
+	const struct kretprobe *rp = iptap_udp_probes;
 
-	for (rp = iptap_udp_probes;
-	     rp < iptap_udp_probes + ARRAY_SIZE(iptap_udp_probes); rp++)
-		missed |= READ_ONCE(rp->nmissed) | READ_ONCE(rp->kp.nmissed);
-	return missed;
+	/* Without a loop, as it runs for every cached packet. */
+	BUILD_BUG_ON(ARRAY_SIZE(iptap_udp_probes) != 5);
+	return iptap_probes_missed() | iptap_kretprobe_missed(&rp[0]) |
+	       iptap_kretprobe_missed(&rp[1]) | iptap_kretprobe_missed(&rp[2]) |
+	       iptap_kretprobe_missed(&rp[3]) | iptap_kretprobe_missed(&rp[4]);
 }
 
 /* Called with iptap_probes_lock held. */
