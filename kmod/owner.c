@@ -297,7 +297,10 @@ static bool iptap_owner_is(const struct iptap_owner *o,
  */
 static void iptap_owner_gone(struct net *net, struct iptap_owner *o)
 {
-	/* Gone from the table, then counted: see iptap_owner_find_sock(). */
+	/*
+	 * Gone from the table, then counted: see iptap_owner_find_sock() and
+	 * iptap_owner_note().
+	 */
 	smp_mb__before_atomic();
 	atomic64_inc(&iptap_net(net)->owner_gen);
 	WRITE_ONCE(o->gone, true);
@@ -463,8 +466,9 @@ static bool iptap_owner_reuse_hit(struct iptap_net *in, struct sock *sk)
 	      r->owners == rcu_access_pointer(in->owners) &&
 	      r->key.cookie == iptap_sock_cookie(sk);
 	/*
-	 * The same count: @r->o is still in its table, and freed only after
-	 * RCU once it leaves, which disabled preemption holds off.
+	 * The same count: @r->o was in its table when the count was read,
+	 * and is freed only after RCU once it leaves, which disabled
+	 * preemption holds off.
 	 */
 	if (hit)
 		iptap_owner_used(r->o);
@@ -482,7 +486,12 @@ static void iptap_owner_reuse_set(struct iptap_net *in,
 {
 	struct iptap_reuse *r;
 
-	/* Retired after @gen was read: the count has changed, or will. */
+	/*
+	 * Retired before @gen was read (after @owners was): the count
+	 * already has its increment and nothing will change it again, so
+	 * only this read, ordered after the count's by iptap_owner_note(),
+	 * sees it.  One retired later changes the count.
+	 */
 	if (IS_ENABLED(CONFIG_PREEMPT_RT) || !in_task() ||
 	    rcu_access_pointer(in->owners) != owners)
 		return;
@@ -839,7 +848,8 @@ void iptap_owners_retire(struct iptap_net *in)
 	owners = rcu_replace_pointer(in->owners, NULL, lockdep_rtnl_is_held());
 	/*
 	 * Its records are freed after RCU: cached attribution is stale.
-	 * Unpublished, then counted: pairs with iptap_owner_find_sock().
+	 * Unpublished, then counted: pairs with iptap_owner_find_sock() and
+	 * iptap_owner_note().
 	 */
 	smp_mb__before_atomic();
 	atomic64_inc(&in->owner_gen);

@@ -502,8 +502,13 @@ class Kernel:
                  "call chain of each sample (see classify() in "
                  "selftests/bench/report.py): samples times %s instructions, "
                  "over the packets the sink received between the first and "
-                 "the last sample; samples: %s." % (fmt_int(1e9 / self.perf_freq), ", ".join(
-                     "%s %s" % (c, fmt_int(sum(profs[c].values()))) for c in cfgs)),
+                 "the last sample; samples: %s.  Under icount these samples "
+                 "are not where the instructions are: single functions are "
+                 "off by hundreds of instructions a packet (Method, \"The "
+                 "counts\"); BENCH_COUNTS gives exact ones." % (
+                     fmt_int(1e9 / self.perf_freq), ", ".join(
+                         "%s %s" % (c, fmt_int(sum(profs[c].values())))
+                         for c in cfgs)),
                  "",
                  "| part | " + " | ".join(cfgs) + " |",
                  "|---|" + "---:|" * len(cfgs)]
