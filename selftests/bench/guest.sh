@@ -186,6 +186,8 @@ measure() {
 			"$bin/mark" start >"$perf_out"
 			nap "$profile_seconds"
 			"$bin/mark" stop >>"$perf_out"
+			grep -F -e '[iptap]' -e '[__builtin__ftrace]' \
+				/proc/kallsyms >"$perf_out.syms"
 			nap 0.1
 		else
 			perf record -a -g -B -N --no-bpf-event -k CLOCK_MONOTONIC \
@@ -500,10 +502,11 @@ count_run() {
 	local set=$1 cfg=$2
 
 	enter "$cfg"
-	[ -d /sys/module/iptap ] &&
-		grep -F '[iptap]' /proc/kallsyms >"$res/kallsyms-$set-$cfg"
+	# Module and ftrace trampoline addresses change from one use to
+	# the next: read them during the flood, after the window.
 	profiler=count measure "$set" "$cfg" profile "$tmp/marks"
 	leave "$set" "$cfg-count"
+	mv "$tmp/marks.syms" "$res/kallsyms-$set-$cfg"
 	counted=$((counted + 1))
 	mv "$res/insn.$counted" "$res/insn-$set-$cfg.txt"
 	cp "$tmp/marks" "$res/marks-$set-$cfg.txt"
