@@ -39,19 +39,13 @@ def packets_in(d, set_, cfg):
     with open(os.path.join(d, "marks-%s-%s.txt" % (set_, cfg))) as f:
         t = {w[1]: float(w[2]) for w in (line.split() for line in f)
              if len(w) == 3 and w[0] == "mark"}
-    ticks = []
-    with open(os.path.join(d, "ticks-count-%s-%s.txt" % (set_, cfg))) as f:
-        for line in f:
-            _, a, b = line.split()
-            ticks.append((float(a), int(b)))
-
-    def at(x):
-        for (ta, na), (tb, nb) in zip(ticks, ticks[1:]):
-            if ta <= x <= tb:
-                return na + (nb - na) * (x - ta) / (tb - ta)
-        raise SystemExit("counts.py: %s %s: mark at %.6f outside the "
-                         "sink's ticks" % (set_, cfg, x))
-    return at(t["stop"]) - at(t["start"])
+    ticks = report.read_ticks(os.path.join(d, "ticks-count-%s-%s.txt" %
+                                           (set_, cfg)))
+    a, b = (report.packets_at(ticks, t[m]) for m in ("start", "stop"))
+    if a is None or b is None:
+        sys.exit("counts.py: %s %s: a mark outside the sink's ticks" %
+                 (set_, cfg))
+    return b - a
 
 
 def per_function(d, set_, cfg):

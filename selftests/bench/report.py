@@ -198,26 +198,30 @@ def load_profile(path, ticks_path):
             count, _, chain = line.rstrip("\n").partition(" ")
             parts = chain.split(";")
             prof[parts[0], tuple(parts[1:])] += int(count)
-    ticks = []
-    if os.path.exists(ticks_path):
-        with open(ticks_path) as f:
-            ticks = [(float(a), int(b)) for _, a, b in
-                     (line.split() for line in f)]
-
-    def at(t):
-        # Between two ticks, or just past the last (the sink is ended
-        # right after perf).
-        for (ta, na), (tb, nb) in zip(ticks, ticks[1:]):
-            if ta <= t <= tb or (tb == ticks[-1][0] and tb < t < tb + 0.2):
-                return na + (nb - na) * (t - ta) / (tb - ta)
-        return None
-
+    ticks = read_ticks(ticks_path) if os.path.exists(ticks_path) else []
     packets = 0
     if span and len(ticks) > 1:
-        a, b = at(span[0]), at(span[1])
+        a, b = packets_at(ticks, span[0]), packets_at(ticks, span[1])
         if a is not None and b is not None:
             packets = b - a
     return prof, packets
+
+
+def read_ticks(path):
+    """The sink's ticks (sink -P): [(guest time, packets so far)]."""
+    with open(path) as f:
+        return [(float(a), int(b)) for _, a, b in
+                (line.split() for line in f)]
+
+
+def packets_at(ticks, t):
+    """The packets the sink had received at time t, between two ticks or
+    just past the last (the sink is ended right after perf); None
+    elsewhere."""
+    for (ta, na), (tb, nb) in zip(ticks, ticks[1:]):
+        if ta <= t <= tb or (tb == ticks[-1][0] and tb < t < tb + 0.2):
+            return na + (nb - na) * (t - ta) / (tb - ta)
+    return None
 
 
 def fmt_int(x):
