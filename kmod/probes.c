@@ -545,21 +545,20 @@ static void iptap_udp_probes_disarm(void)
 	iptap_udp_probes_armed = false;
 }
 
-/*
- * Did the UDP probes, or the destruction probe, run no handler for a
- * call since armed?  Its change went uncounted.  Read for every cached
- * packet: a test of each count, no sum.
- */
 static unsigned long iptap_kretprobe_missed(const struct kretprobe *rp)
 {
 	return READ_ONCE(rp->nmissed) | READ_ONCE(rp->kp.nmissed);
 }
 
+/*
+ * Did the UDP probes, or the destruction probe, run no handler for a
+ * call since armed?  Its change went uncounted.  Read for every cached
+ * packet: a test of each count, no sum, no loop.
+ */
 bool iptap_flow_probes_missed(void)
 {
 	const struct kretprobe *rp = iptap_udp_probes;
 
-	/* Without a loop, as it runs for every cached packet. */
 	BUILD_BUG_ON(ARRAY_SIZE(iptap_udp_probes) != 5);
 	return iptap_probes_missed() | iptap_kretprobe_missed(&rp[0]) |
 	       iptap_kretprobe_missed(&rp[1]) | iptap_kretprobe_missed(&rp[2]) |
