@@ -359,9 +359,10 @@ static void iptap_attribute_in(struct iptap_net *in, struct sk_buff *skb,
 			       struct iptap_owners *owners,
 			       struct iptap_attr *a)
 {
+	/* Only its epoch is always set; the rest when that is not 0. */
+	struct iptap_flow_query q __uninitialized;
 	const struct iptap_owner *o;
 	const struct iptap_ping *ping;
-	struct iptap_flow_query q;
 	struct sock *found, *sk;
 	int id;
 
@@ -440,7 +441,11 @@ void iptap_attribute(struct iptap_net *in, struct sk_buff *skb,
 {
 	struct iptap_owners *owners = rcu_dereference(in->owners);
 
-	memset(a, 0, sizeof(*a));
+	/* The rest of @a is read only where these say it was set. */
+	a->last = NULL;
+	a->creator = NULL;
+	a->unattributed = false;
+	a->has_sk = false;
 	if (!owners)		/* the namespace's last device is going */
 		return;
 	if (state->hook == NF_INET_LOCAL_OUT)

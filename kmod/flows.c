@@ -169,8 +169,7 @@ static bool iptap_flow_key(struct sk_buff *skb,
 			   const struct nf_hook_state *state,
 			   struct iptap_flow_key *key)
 {
-	const struct udphdr *uh;
-	struct udphdr _uh;
+	const __be16 *ports;
 	unsigned int off;
 	int sdif;
 
@@ -196,13 +195,20 @@ static bool iptap_flow_key(struct sk_buff *skb,
 	/* Through a VRF, a socket's match depends on a setting too. */
 	if (sdif)
 		return false;
-	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
+	/*
+	 * The ports, source then destination as in the UDP header, read
+	 * into the key if they must be copied: a buffer on our stack would
+	 * cost every packet a stack canary.
+	 */
+	BUILD_BUG_ON(offsetof(struct iptap_flow_key, dport) !=
+		     offsetof(struct iptap_flow_key, sport) + sizeof(__be16));
+	ports = skb_header_pointer(skb, off, 2 * sizeof(__be16), &key->sport);
 	/* No socket is on port 0, which has no count of changes. */
-	if (!uh || !uh->dest)
+	if (!ports || !ports[1])
 		return false;
 	key->net = state->net->net_cookie;
-	key->sport = uh->source;
-	key->dport = uh->dest;
+	key->sport = ports[0];
+	key->dport = ports[1];
 	key->pf = state->pf;
 	key->pad = 0;
 	key->dif = state->in->ifindex;

@@ -136,6 +136,8 @@ struct iptap_net {
 	 */
 	struct mutex hooks_lock;
 	bool hooks_on;
+	/* The hooks as registered here: their priv is this state. */
+	struct nf_hook_ops hook_ops[4];
 	struct delayed_work hooks_work;	/* looks again at the listeners */
 	unsigned long unlistened_since;	/* jiffies: none found; 0 */
 	/* Owner records, while the namespace has devices; RCU readers. */
@@ -162,7 +164,6 @@ extern unsigned int iptap_net_id;
 extern unsigned int iptap_log;
 extern unsigned int iptap_owners_max;
 extern struct workqueue_struct *iptap_wq;
-extern const struct nf_hook_ops iptap_hook_ops[4];
 
 #define iptap_dbg(fmt, ...)						\
 	do {								\
@@ -313,6 +314,7 @@ static inline void iptap_owners_settle(struct iptap_owners *owners)
 }
 
 void iptap_owner_note_sock(struct sock *sk, bool created);
+bool iptap_owner_reused(struct sock *sk);
 void iptap_owner_probe_sock(struct iptap_net *in, struct sock *sk,
 			    bool created);
 void iptap_owner_note_proc(struct sock *sk, const struct iptap_proc *p,

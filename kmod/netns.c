@@ -28,8 +28,13 @@ static atomic_t iptap_hooked_nets = ATOMIC_INIT(0);
 static unsigned int iptap_hook(void *priv, struct sk_buff *skb,
 			       const struct nf_hook_state *state)
 {
-	struct iptap_attr attr;
-	struct iptap_net *in = iptap_net(state->net);
+	/*
+	 * Filled by iptap_attribute() before any read: a device reads it
+	 * only in PKTAP mode or with selectors, which never change
+	 * (iptap_changelink()).
+	 */
+	struct iptap_attr attr __uninitialized;
+	struct iptap_net *in = priv;
 	bool attributed = false, listened = false;
 	struct iptap_dev *idev;
 
@@ -68,7 +73,7 @@ static unsigned int iptap_hook(void *priv, struct sk_buff *skb,
  * fragments as fragments, the addresses on the wire for incoming
  * packets, and also the packets the firewall then drops.
  */
-const struct nf_hook_ops iptap_hook_ops[4] = {
+static const struct nf_hook_ops iptap_hook_ops[] = {
 	{
 		.hook		= iptap_hook,
 		.pf		= NFPROTO_IPV4,
@@ -121,14 +126,14 @@ static int iptap_hooks_set(struct iptap_net *in, bool on)
 	if (on == in->hooks_on)
 		return 0;
 	if (on) {
-		err = nf_register_net_hooks(net, iptap_hook_ops,
-					    ARRAY_SIZE(iptap_hook_ops));
+		err = nf_register_net_hooks(net, in->hook_ops,
+					    ARRAY_SIZE(in->hook_ops));
 		if (err)
 			return err;
 		atomic_inc(&iptap_hooked_nets);
 	} else {
-		nf_unregister_net_hooks(net, iptap_hook_ops,
-					ARRAY_SIZE(iptap_hook_ops));
+		nf_unregister_net_hooks(net, in->hook_ops,
+					ARRAY_SIZE(in->hook_ops));
 		if (atomic_dec_and_test(&iptap_hooked_nets))
 			iptap_record_spares_free();
 	}
@@ -462,6 +467,10 @@ static int __net_init iptap_net_init(struct net *net)
 	INIT_LIST_HEAD(&in->devices);
 	in->ndevices = 0;
 	mutex_init(&in->hooks_lock);
+	BUILD_BUG_ON(sizeof(in->hook_ops) != sizeof(iptap_hook_ops));
+	memcpy(in->hook_ops, iptap_hook_ops, sizeof(in->hook_ops));
+	for (i = 0; i < ARRAY_SIZE(in->hook_ops); i++)
+		in->hook_ops[i].priv = in;
 	INIT_DELAYED_WORK(&in->hooks_work, iptap_hooks_work);
 	INIT_WORK(&in->owners_work, iptap_owners_work);
 	init_llist_head(&in->dying);

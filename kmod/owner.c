@@ -437,8 +437,11 @@ const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
  * later has a later count), for the same socket and process.  Probes
  * reach it in task context only.  Not on PREEMPT_RT, where probes queue
  * their notes (defer.c): the table may not yet say who used a socket last.
+ * @in is the state of the socket's namespace, read only once the socket
+ * is known to be the same.
  */
 struct iptap_reuse {
+	struct iptap_net *in;
 	const struct iptap_owners *owners;
 	struct iptap_owner_key key;
 	u64 gen;
@@ -450,9 +453,10 @@ static DEFINE_PER_CPU(struct iptap_reuse, iptap_reuse);
 
 /*
  * Is the running process the last user of @sk, as this CPU last found?
- * Called from a probe handler.
+ * Then it is noted already.  Called from a probe handler, for a socket
+ * of a process, which holds its namespace.
  */
-static bool iptap_owner_reuse_hit(struct iptap_net *in, struct sock *sk)
+bool iptap_owner_reused(struct sock *sk)
 {
 	struct iptap_reuse *r;
 	bool hit;
@@ -460,11 +464,16 @@ static bool iptap_owner_reuse_hit(struct iptap_net *in, struct sock *sk)
 	if (IS_ENABLED(CONFIG_PREEMPT_RT) || !in_task())
 		return false;
 	r = get_cpu_ptr(&iptap_reuse);
+	/*
+	 * The same cookie, the same socket: @r->in is its namespace's,
+	 * which the socket holds (and the probes go before the module's
+	 * per-namespace state).
+	 */
 	hit = r->key.sk == (unsigned long)sk &&
+	      r->key.cookie == iptap_sock_cookie(sk) &&
 	      r->tgid == task_tgid(current) &&
-	      r->gen == atomic64_read(&in->owner_gen) &&
-	      r->owners == rcu_access_pointer(in->owners) &&
-	      r->key.cookie == iptap_sock_cookie(sk);
+	      r->gen == atomic64_read(&r->in->owner_gen) &&
+	      r->owners == rcu_access_pointer(r->in->owners);
 	/*
 	 * The same count: @r->o was in its table when the count was read,
 	 * and is freed only after RCU once it leaves, which disabled
@@ -496,8 +505,8 @@ static void iptap_owner_reuse_set(struct iptap_net *in,
 	    rcu_access_pointer(in->owners) != owners)
 		return;
 	r = get_cpu_ptr(&iptap_reuse);
-	*r = (struct iptap_reuse){ .owners = owners, .key = o->key, .gen = gen,
-				   .tgid = o->last.tgid, .o = o };
+	*r = (struct iptap_reuse){ .in = in, .owners = owners, .key = o->key,
+				   .gen = gen, .tgid = o->last.tgid, .o = o };
 	put_cpu_ptr(&iptap_reuse);
 }
 
@@ -563,8 +572,6 @@ void iptap_owner_note_sock(struct sock *sk, bool created)
 void iptap_owner_probe_sock(struct iptap_net *in, struct sock *sk,
 			    bool created)
 {
-	if (!created && iptap_owner_reuse_hit(in, sk))
-		return;
 	iptap_owner_note(in, sk, NULL, created, true);
 }
 

@@ -58,25 +58,22 @@
 #define IPTAP_PROBES_LINGER	(5 * HZ)
 
 /*
- * The state of @sk's namespace, if the running process's use of @sk is
- * to be noted there; else NULL.
+ * The running process uses @sk, or creates it: noted in the state of its
+ * namespace, if that has devices.  Inline: the receive hook runs it for
+ * every message read.
  */
-static struct iptap_net *iptap_probe_net(struct sock *sk)
+static __always_inline void iptap_probe_use(struct sock *sk, bool created)
 {
 	struct iptap_net *in;
 
 	if (!sk || !iptap_sock_is_user_ip(sk) ||
 	    (current->flags & PF_KTHREAD))
-		return NULL;
+		return;
+	/* Most uses repeat the one before: known without the namespace. */
+	if (!created && iptap_owner_reused(sk))
+		return;
 	in = iptap_net(sock_net(sk));
-	return READ_ONCE(in->ndevices) ? in : NULL;
-}
-
-static void iptap_probe_use(struct sock *sk, bool created)
-{
-	struct iptap_net *in = iptap_probe_net(sk);
-
-	if (in)
+	if (READ_ONCE(in->ndevices))
 		iptap_owner_probe_sock(in, sk, created);
 }
 

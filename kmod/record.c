@@ -38,20 +38,20 @@ static const u32 iptap_prio_to_svc[TC_PRIO_MAX + 1] = {
 };
 
 /*
- * Copy the name of @dev into @to, already zeroed, and return the number that
- * ends it (eth0 -> 0, veth12 -> 12, lo -> 0; 0 too above U16_MAX).  One
- * pass without calls: it runs for every record.  A rename may be
- * rewriting the name meanwhile, and leaves the bytes after its end as
- * they were: the copy stops at the first NUL, and at the last byte.
+ * @name as records give it, up to its first NUL and zeros after, in @to:
+ * a rename leaves the bytes after the new name's end as they were.
+ * Returns the number that ends it (eth0 -> 0, veth12 -> 12, lo -> 0; 0
+ * too above U16_MAX).
  */
-static u16 iptap_copy_ifname(char *to, const struct net_device *dev)
+static u16 iptap_ifname_parse(char *to, const char *name)
 {
 	u32 unit = 0;
 	size_t i;
 	char c;
 
+	memset(to, 0, IFNAMSIZ);
 	for (i = 0; i < IFNAMSIZ - 1; i++) {
-		c = READ_ONCE(dev->name[i]);
+		c = name[i];
 		if (!c)
 			break;
 		to[i] = c;
@@ -61,6 +61,53 @@ static u16 iptap_copy_ifname(char *to, const struct net_device *dev)
 			unit = unit * 10 + c - '0';
 	}
 	return unit <= U16_MAX ? unit : 0;
+}
+
+/*
+ * What iptap_ifname_parse() found last on this CPU, and from what: most
+ * records of a CPU name the device its previous record named, and
+ * parsing costs a record more than comparing two words (on 7.2, 62
+ * instructions of a record against 16).  Keyed by the bytes of the name,
+ * not by the device, nothing goes stale: a rename, or another device at
+ * the same address, shows in them.  Only used with BHs disabled.
+ */
+struct iptap_ifname {
+	local_lock_t bh_lock;
+	u64 raw[IFNAMSIZ / sizeof(u64)];
+	char name[IFNAMSIZ];
+	u16 unit;
+};
+
+static DEFINE_PER_CPU(struct iptap_ifname, iptap_ifname_seen) = {
+	.bh_lock = INIT_LOCAL_LOCK(bh_lock),
+};
+
+/*
+ * Copy the name of @dev into @to and return the number that ends it.
+ * It is read whole, by words, once: a rename may be rewriting it, and
+ * what is parsed and kept is what was compared.
+ */
+static u16 iptap_copy_ifname(char *to, const struct net_device *dev)
+{
+	u64 raw[IFNAMSIZ / sizeof(u64)];
+	struct iptap_ifname *seen;
+	u16 unit;
+
+	BUILD_BUG_ON(sizeof(dev->name) != sizeof(raw));
+	/* A rename may race with it: a torn read is parsed as it is. */
+	data_race(memcpy(raw, dev->name, sizeof(raw)));
+
+	local_lock_nested_bh(&iptap_ifname_seen.bh_lock);
+	seen = this_cpu_ptr(&iptap_ifname_seen);
+	if ((raw[0] ^ seen->raw[0]) | (raw[1] ^ seen->raw[1])) {
+		seen->unit = iptap_ifname_parse(seen->name, (const char *)raw);
+		seen->raw[0] = raw[0];
+		seen->raw[1] = raw[1];
+	}
+	memcpy(to, seen->name, IFNAMSIZ);
+	unit = seen->unit;
+	local_unlock_nested_bh(&iptap_ifname_seen.bh_lock);
+	return unit;
 }
 
 /*
@@ -436,8 +483,9 @@ static struct sk_buff *iptap_record_copy(struct sk_buff *skb,
 		rec = alloc_skb(headroom + headlen, GFP_ATOMIC);
 	if (!rec)
 		return NULL;
+	/* Unchecked: sized for both. */
 	skb_reserve(rec, headroom);
-	skb_put_data(rec, skb->data, headlen);
+	__skb_put_data(rec, skb->data, headlen);
 	if (paged)
 		iptap_record_share_frags(rec, skb);
 	/* What skb_get_hash() below needs to find the same hash. */
@@ -455,7 +503,8 @@ static void iptap_record_pktap(struct iptap_dev *idev, struct sk_buff *rec,
 	u32 flowid = skb_get_hash(rec);	/* computed on the copy if unset */
 	__le32 af;
 
-	iptap_fill_header(skb_push(rec, IPTAP_RECORD_HLEN), skb, state, attr,
+	/* Into the headroom iptap_record_copy() left for it. */
+	iptap_fill_header(__skb_push(rec, IPTAP_RECORD_HLEN), skb, state, attr,
 			  idev->pid_ns, flowid, rec->tstamp);
 	iptap_fill_ext((struct iptap_pktap_ext *)(rec->data + IPTAP_PKTAP_HDR_LEN),
 		       idev, attr);
@@ -489,6 +538,11 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 	/* pth_tstamp and the sockets' timestamp are the same instant. */
 	__net_timestamp(rec);
 
+	/*
+	 * Packet sockets take their queue lock without disabling BHs, and
+	 * the real device's name is parsed into a per-CPU memo.
+	 */
+	local_bh_disable();
 	if (idev->mode == IPTAP_MODE_PKTAP)
 		iptap_record_pktap(idev, rec, skb, state, attr);
 	else
@@ -505,8 +559,6 @@ void iptap_record_deliver(struct iptap_dev *idev, struct sk_buff *skb,
 	if (keep)
 		skb_get(rec);
 
-	/* Packet sockets take their queue lock without disabling BHs. */
-	local_bh_disable();
 	dev_lstats_add(dev, rec->len);
 	iptap_deliver(rec, dev);
 	local_bh_enable();
