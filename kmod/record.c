@@ -67,7 +67,7 @@ static u16 iptap_ifname_parse(char *to, const char *name)
  * What iptap_ifname_parse() found last on this CPU, and from what: most
  * records of a CPU name the device its previous record named, and
  * parsing costs a record more than comparing two words (on 7.2, 62
- * instructions of a record against 16).  Keyed by the bytes of the name,
+ * instructions of a record against 17).  Keyed by the bytes of the name,
  * not by the device, nothing goes stale: a rename, or another device at
  * the same address, shows in them.  Only used with BHs disabled.
  */
