@@ -7,7 +7,10 @@
 #
 # Two network namespaces, a (sender, 10.0.0.1, veth va) and b (receiver,
 # 10.0.0.2, veth vb).  Each run starts a fresh sink (receiver, the clock)
-# in b and a fresh blast (sender) in a; sink measures BENCH_WINDOW seconds
+# in b, which also sends from a socket in a, in lockstep with what it
+# receives (sink -L: one process that never sleeps, so that no scheduler
+# decides how sender and receiver interleave); with BENCH_LOCKSTEP=0 a
+# fresh blast in a sends instead.  The sink measures BENCH_WINDOW seconds
 # of guest time after BENCH_WARMUP seconds from its first packet.  Each
 # configuration is measured BENCH_RUNS times in a row, its capture tool
 # (if any) running across those runs.  Writes to $IPTAP_RESULTS:
@@ -62,8 +65,9 @@
 #
 # Environment: BENCH_SETS (default "udp64 udp1400 tcp sockets recvmsg select rtnl"), BENCH_RUNS (3),
 # BENCH_WINDOW (UDP, 0.5), BENCH_TCP_WINDOW (1), BENCH_WARMUP (0.2),
-# BENCH_SINK_INTERVAL (the UDP sink's sleep between drains in us; 0, the default:
-# block in recvmmsg instead), BENCH_SCHED (a command that runs sink and
+# BENCH_LOCKSTEP (1, the default; 0: a separate sender), BENCH_SINK_INTERVAL
+# (without lockstep, the UDP sink's sleep between drains in us; 0, the
+# default: block in recvmmsg instead), BENCH_SCHED (a command that runs sink and
 # blast, e.g. "chrt -b 0"; none by default), BENCH_SETUP (a shell
 # command run once before the first flood, debugfs mounted, e.g.
 # "echo full >/sys/kernel/debug/sched/preempt"), BENCH_CONFIGS (configurations of every set),
@@ -83,6 +87,7 @@ window=${BENCH_WINDOW:-0.5}
 tcp_window=${BENCH_TCP_WINDOW:-1}
 warmup=${BENCH_WARMUP:-0.2}
 sink_interval=${BENCH_SINK_INTERVAL:-0}
+lockstep=${BENCH_LOCKSTEP:-1}
 sched=${BENCH_SCHED:-}
 profiles=${BENCH_PROFILES-udp64:baseline udp64:idle udp64:listener udp64:listener-in udp64:tcpdump-veth}
 counts=${BENCH_COUNTS:-}
@@ -140,15 +145,25 @@ setup_net() {
 	ip netns exec b sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 }
 
-# sink and blast arguments of a set.
+# sink and blast arguments of a set.  In lockstep the sink sends too,
+# from a, and there is no blast.
 set_args() {
+	local proto=-u size
+
+	win=$window
 	case $1 in
-	udp64|sockets|recvmsg|select)
-		 sink_args="-u -i $sink_interval" blast_args="-u -s 64" win=$window ;;
-	udp1400) sink_args="-u -i $sink_interval" blast_args="-u -s 1400" win=$window ;;
-	tcp)     sink_args="-t" blast_args="-t -s 65536" win=$tcp_window ;;
-	*)       log "unknown set $1"; exit 2 ;;
+	udp64|sockets|recvmsg|select) size=64 ;;
+	udp1400) size=1400 ;;
+	tcp) proto=-t size=65536 win=$tcp_window ;;
+	*) log "unknown set $1"; exit 2 ;;
 	esac
+	if [ "$lockstep" = 1 ]; then
+		sink_args="$proto -L a -d 10.0.0.2 -s $size" blast_args=
+	elif [ "$proto" = -t ]; then
+		sink_args=-t blast_args="-t -s $size"
+	else
+		sink_args="-u -i $sink_interval" blast_args="-u -s $size"
+	fi
 }
 
 # One measurement: prints the sink's and blast's results.  With a
@@ -169,10 +184,15 @@ measure() {
 		>"$tmp/sink.out" 2>&1 &
 	sp=$!
 	wait_for "$tmp/sink.out" "sink ready" || return 1
-	# shellcheck disable=SC2086
-	ip netns exec a $sched "$bin/blast" $blast_args -d 10.0.0.2 -p $port \
-		>"$tmp/blast.out" 2>&1 &
-	bp=$!
+	: >"$tmp/blast.out"
+	if [ -n "$blast_args" ]; then
+		# shellcheck disable=SC2086
+		ip netns exec a $sched "$bin/blast" $blast_args -d 10.0.0.2 -p $port \
+			>"$tmp/blast.out" 2>&1 &
+		bp=$!
+	else
+		bp=$sp
+	fi
 	if [ -n "$perf_out" ]; then
 		nap "$warmup"
 		# Times on the sink's clock: its ticks count the packets.
@@ -200,7 +220,7 @@ measure() {
 	# The sink ends the run; a sender that fails ends the sink.
 	wait -n "$sp" "$bp"
 	kill -TERM "$bp" "$sp" 2>/dev/null
-	wait "$bp" "$sp"
+	wait "$bp" "$sp" 2>/dev/null
 	[ -n "$perf_out" ] && return 0
 	sink=$(sed -n 's/^sink \(pkts=.*\)/\1/p' "$tmp/sink.out")
 	blast=$(sed -n 's/^blast \(sent=.*\)/\1/p' "$tmp/blast.out")
@@ -548,7 +568,7 @@ rtnl_bench() {
 	iptap_unload
 }
 
-log "kernel $(uname -r), $(nproc) CPU, sets: $sets, $runs runs of ${window}s (TCP ${tcp_window}s) after ${warmup}s, UDP sink interval ${sink_interval}us, sink and blast run by ${sched:-themselves}"
+log "kernel $(uname -r), $(nproc) CPU, sets: $sets, $runs runs of ${window}s (TCP ${tcp_window}s) after ${warmup}s, $([ "$lockstep" = 1 ] && echo "the sink sending in lockstep" || echo "UDP sink interval ${sink_interval}us"), run by ${sched:-themselves}"
 setup_net
 if [ -n "${BENCH_SETUP:-}" ]; then
 	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug

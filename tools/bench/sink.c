@@ -6,7 +6,7 @@
  * SECONDS of guest time (CLOCK_MONOTONIC) and prints the rate.
  *
  *   sink -u|-t -p PORT [-w WARMUP] [-T SECONDS] [-b BATCH] [-r RCVBUF] [-c DEV]
- *        [-i USEC] [-P]
+ *        [-i USEC] [-P] [-L NETNS -d ADDR [-s SIZE]]
  *
  * UDP: BATCH (default 64) datagrams per recvmmsg() call, a receive
  * buffer of RCVBUF bytes (default 32 MiB, forced past rmem_max), so that
@@ -16,6 +16,13 @@
  * (MSG_DONTWAIT) and then sleeps USEC microseconds, so that it is woken
  * by a timer rather than by its packets (an alternative model of a
  * receiver; see BENCHMARKS.md).
+ * With -L, the sink is the sender too, in lockstep: from a socket in the
+ * network namespace NETNS (a name of "ip netns"), connected to ADDR:PORT,
+ * it sends whenever its own socket is empty (MSG_DONTWAIT): BATCH
+ * datagrams of SIZE bytes (default 64) with one sendmmsg(), or SIZE bytes
+ * (default 65536) of its TCP stream with one send().  One process that
+ * never sleeps: no wake-ups, no scheduler choosing how a sender and a
+ * receiver interleave, so the same work runs in the same order each run.
  * -P prints "tick TIME PACKETS" every 50 ms of guest time (CLOCK_MONOTONIC,
  * packets since the first): bench.sh counts with it the packets of a
  * perf profile.
@@ -29,9 +36,12 @@
  */
 
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +83,7 @@ static double now(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sink -u|-t -p PORT [-w WARMUP] [-T SECONDS] [-b BATCH] [-r RCVBUF] [-c DEV] [-i USEC] [-P]\n");
+	fprintf(stderr, "usage: sink -u|-t -p PORT [-w WARMUP] [-T SECONDS] [-b BATCH] [-r RCVBUF] [-c DEV] [-i USEC] [-P] [-L NETNS -d ADDR [-s SIZE]]\n");
 	exit(2);
 }
 
@@ -89,11 +99,44 @@ static unsigned int sock_drops(int fd)
 	return mem[SK_MEMINFO_DROPS];
 }
 
+/* A socket of type PROTO in network namespace NETNS, connected to DST. */
+static int lockstep_socket(const char *netns, int proto,
+			   const struct sockaddr_in *dst)
+{
+	int self, ns, fd;
+	char path[256];
+
+	snprintf(path, sizeof(path), "/var/run/netns/%s", netns);
+	self = open("/proc/self/ns/net", O_RDONLY);
+	ns = open(path, O_RDONLY);
+	if (self < 0 || ns < 0 || setns(ns, CLONE_NEWNET)) {
+		perror(path);
+		exit(1);
+	}
+	fd = socket(AF_INET, proto, 0);
+	if (fd < 0 || connect(fd, (const struct sockaddr *)dst, sizeof(*dst))) {
+		perror("lockstep socket");
+		exit(1);
+	}
+	if (setns(self, CLONE_NEWNET)) {
+		perror("setns");
+		exit(1);
+	}
+	close(ns);
+	close(self);
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
 	static struct mmsghdr msgs[MAX_BATCH];
+	static struct mmsghdr smsgs[MAX_BATCH];
 	static struct iovec iovs[MAX_BATCH];
 	struct sockaddr_in addr = { .sin_family = AF_INET };
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	const char *netns = NULL;
+	struct iovec siov;
+	int sfd = -1, size = -1;
 	unsigned long long pkts = 0, bytes = 0, all = 0;
 	unsigned long long rxp0 = 0, rxb0 = 0, rxp = 0, rxb = 0;
 	int proto = 0, batch = 64, rcvbuf = 32 << 20, fd, cfd, opt, i, one = 1;
@@ -104,7 +147,7 @@ int main(int argc, char **argv)
 	unsigned int drops0 = 0;
 	char *buf;
 
-	while ((opt = getopt(argc, argv, "utp:w:T:b:r:c:i:P")) != -1) {
+	while ((opt = getopt(argc, argv, "utp:w:T:b:r:c:i:PL:d:s:")) != -1) {
 		switch (opt) {
 		case 'u': proto = SOCK_DGRAM; break;
 		case 't': proto = SOCK_STREAM; break;
@@ -116,12 +159,22 @@ int main(int argc, char **argv)
 		case 'c': dev = optarg; break;
 		case 'i': interval = atol(optarg); break;
 		case 'P': ticks = 1; break;
+		case 'L': netns = optarg; break;
+		case 'd':
+			if (inet_pton(AF_INET, optarg, &dst.sin_addr) != 1)
+				usage();
+			break;
+		case 's': size = atoi(optarg); break;
 		default: usage();
 		}
 	}
 	if (!proto || !addr.sin_port || batch < 1 || batch > MAX_BATCH ||
-	    seconds <= 0)
+	    seconds <= 0 || size > BUF_SIZE ||
+	    (netns && (interval || !dst.sin_addr.s_addr)))
 		usage();
+	if (size < 0)
+		size = proto == SOCK_DGRAM ? 64 : 65536;
+	dst.sin_port = addr.sin_port;
 
 	buf = malloc((size_t)BUF_SIZE * (proto == SOCK_DGRAM ? batch : 1));
 	if (!buf) {
@@ -149,6 +202,8 @@ int main(int argc, char **argv)
 		/* Printed once ready: the script starts the sender then. */
 		printf("sink ready\n");
 		fflush(stdout);
+		if (netns)
+			sfd = lockstep_socket(netns, proto, &dst);
 		cfd = accept(fd, NULL, NULL);
 		if (cfd < 0) {
 			perror("accept");
@@ -166,18 +221,41 @@ int main(int argc, char **argv)
 		msgs[i].msg_hdr.msg_iov = &iovs[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
+	if (netns) {
+		if (sfd < 0)
+			sfd = lockstep_socket(netns, proto, &dst);
+		siov.iov_base = malloc(size ? size : 1);
+		if (!siov.iov_base) {
+			perror("malloc");
+			return 1;
+		}
+		siov.iov_len = size;
+		memset(siov.iov_base, 'x', size);
+		for (i = 0; i < batch; i++) {
+			smsgs[i].msg_hdr.msg_iov = &siov;
+			smsgs[i].msg_hdr.msg_iovlen = 1;
+		}
+	}
 
 	for (;;) {
 		unsigned long long n = 0, nb = 0;
 
 		if (proto == SOCK_DGRAM) {
 			int r = recvmmsg(fd, msgs, batch,
-					 interval ? MSG_DONTWAIT : MSG_WAITFORONE,
-					 NULL);
+					 interval || netns ? MSG_DONTWAIT :
+					 MSG_WAITFORONE, NULL);
 
 			if (r < 0) {
 				if (errno == EINTR)
 					continue;
+				if (netns && errno == EAGAIN) {
+					if (sendmmsg(sfd, smsgs, batch, 0) < 0 &&
+					    errno != EINTR && errno != ENOBUFS) {
+						perror("sendmmsg");
+						return 1;
+					}
+					continue;
+				}
 				if (interval && errno == EAGAIN) {
 					struct timespec nap = {
 						.tv_sec = interval / 1000000,
@@ -194,8 +272,17 @@ int main(int argc, char **argv)
 			for (i = 0; i < r; i++)
 				nb += msgs[i].msg_len;
 		} else {
-			ssize_t r = recv(fd, buf, BUF_SIZE, 0);
+			ssize_t r = recv(fd, buf, BUF_SIZE,
+					 netns ? MSG_DONTWAIT : 0);
 
+			if (r < 0 && netns && errno == EAGAIN) {
+				if (send(sfd, siov.iov_base, size, MSG_DONTWAIT) < 0 &&
+				    errno != EAGAIN && errno != EINTR) {
+					perror("send");
+					return 1;
+				}
+				continue;
+			}
 			if (r <= 0) {
 				fprintf(stderr, "recv: %s\n",
 					r ? strerror(errno) : "connection closed");
