@@ -290,7 +290,7 @@ int iptap_owners_init(void);
 void iptap_owners_exit(void);
 void iptap_owners_gc_start(void);
 void iptap_owners_gc_stop(void);
-struct iptap_owners *iptap_owners_create(void);
+struct iptap_owners *iptap_owners_create(struct iptap_net *in);
 void iptap_owners_free(struct iptap_owners *owners);
 void iptap_owners_retire(struct iptap_net *in);
 void iptap_owners_work(struct work_struct *work);

@@ -232,7 +232,7 @@ int iptap_net_attach(struct iptap_dev *idev)
 
 	ASSERT_RTNL();
 	if (!in->ndevices) {
-		owners = iptap_owners_create();
+		owners = iptap_owners_create(in);
 		if (!owners)
 			return -ENOMEM;
 		/* Without the listen probe: the hooks come with the device. */

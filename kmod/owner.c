@@ -84,6 +84,7 @@ struct iptap_owners {
 	struct delayed_work ping_expiry; /* queued while there are pings */
 	struct llist_node dying;	/* in iptap_net::dying */
 	struct iptap_defer *defer;	/* PREEMPT_RT: notes of the probes */
+	struct iptap_net *in;		/* its namespace's, which outlives it */
 };
 
 static struct kmem_cache *iptap_owner_cache;
@@ -171,14 +172,19 @@ struct iptap_memo {
 
 static struct iptap_memo __percpu *iptap_memo;
 
-/*
- * The record of @sk, whose key is @key, in @owners; @in is the state of
- * @sk's namespace.  Called under RCU.
- */
+/* The record of @sk, whose key is @key, in @owners.  Called under RCU. */
 static inline struct iptap_owner *
-iptap_owner_find_sock(struct iptap_net *in, struct iptap_owners *owners,
-		      struct sock *sk, const struct iptap_owner_key *key)
+iptap_owner_find_sock(struct iptap_owners *owners, struct sock *sk,
+		      const struct iptap_owner_key *key)
 {
+	struct iptap_net *in = owners->in;
+	/*
+	 * Memos only for sockets of the table's namespace, where the changes
+	 * of their records are counted.  A packet may carry a socket of
+	 * another, which could match an entry of a table freed since, whose
+	 * address another namespace's table now has, counted from 0 again.
+	 */
+	bool memo = net_eq(sock_net(sk), in->net);
 	struct iptap_memo_entry *e;
 	struct iptap_owner *o;
 	u64 gen;
@@ -187,18 +193,15 @@ iptap_owner_find_sock(struct iptap_net *in, struct iptap_owners *owners,
 	e = &get_cpu_ptr(iptap_memo)->entry[!!in_serving_softirq()]
 					   [key->cookie % IPTAP_MEMO_SLOTS];
 	gen = atomic64_read(&in->owner_gen);
-	if (e->owners == owners && e->gen == gen &&
+	if (memo && e->owners == owners && e->gen == gen &&
 	    e->key.cookie == key->cookie && e->key.sk == key->sk) {
 		o = e->o;
 		goto out;
 	}
 	smp_rmb();	/* the count, then the tables: pairs with its increments */
 	o = iptap_owner_find(owners, key);
-	/*
-	 * Not from a table retired before the count was read, nor from
-	 * another namespace's (a packet may carry a socket of another).
-	 */
-	if (o && rcu_access_pointer(in->owners) == owners)
+	/* Not from a table retired before the count was read. */
+	if (o && memo && rcu_access_pointer(in->owners) == owners)
 		*e = (struct iptap_memo_entry){
 			.owners = owners, .key = *key, .gen = gen, .o = o };
 out:
@@ -418,10 +421,9 @@ const struct iptap_owner *iptap_owner_of_sock(struct iptap_owners *owners,
 {
 	u64 cookie = iptap_sock_cookie(sk);
 	struct iptap_owner_key key = iptap_sock_key(sk, cookie);
-	struct iptap_net *in = iptap_net(sock_net(sk));
 	struct iptap_owner *o;
 
-	o = cookie ? iptap_owner_find_sock(in, owners, sk, &key) : NULL;
+	o = cookie ? iptap_owner_find_sock(owners, sk, &key) : NULL;
 	if (o)
 		iptap_owner_used(o);
 	return o;
@@ -537,7 +539,7 @@ static void iptap_owner_note(struct iptap_net *in, struct sock *sk,
 	queued = in_probe && iptap_defer_pending(owners->defer);
 	gen = atomic64_read(&in->owner_gen);
 	smp_rmb();	/* the count, then the tables: see iptap_owner_reuse_set() */
-	old = iptap_owner_find_sock(in, owners, sk, &key);
+	old = iptap_owner_find_sock(owners, sk, &key);
 	if (!queued &&
 	    iptap_owner_is(old, p ? p->tgid : task_tgid(current), created)) {
 		iptap_owner_used(old);
@@ -815,13 +817,14 @@ unsigned long iptap_owners_refused(const struct iptap_owners *owners)
 	return atomic_long_read(&owners->refused);
 }
 
-struct iptap_owners *iptap_owners_create(void)
+struct iptap_owners *iptap_owners_create(struct iptap_net *in)
 {
 	struct iptap_owners *owners;
 
 	owners = kzalloc(sizeof(*owners), GFP_KERNEL);
 	if (!owners)
 		return NULL;
+	owners->in = in;
 	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
 		owners->defer = iptap_defer_create();
 		if (!owners->defer)
