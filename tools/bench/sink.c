@@ -131,11 +131,10 @@ int main(int argc, char **argv)
 {
 	static struct mmsghdr msgs[MAX_BATCH];
 	static struct mmsghdr smsgs[MAX_BATCH];
-	static struct iovec iovs[MAX_BATCH];
+	static struct iovec iovs[MAX_BATCH], siov;
 	struct sockaddr_in addr = { .sin_family = AF_INET };
 	struct sockaddr_in dst = { .sin_family = AF_INET };
 	const char *netns = NULL;
-	struct iovec siov;
 	int sfd = -1, size = -1;
 	unsigned long long pkts = 0, bytes = 0, all = 0;
 	unsigned long long rxp0 = 0, rxb0 = 0, rxp = 0, rxb = 0;
