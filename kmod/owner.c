@@ -491,10 +491,10 @@ bool iptap_owner_reused(struct sock *sk)
  * @o, found in @owners of @in after the count was @gen, names the running
  * process.  Called under RCU.
  */
-static void iptap_owner_reuse_set(struct iptap_net *in,
-				  struct iptap_owners *owners,
+static void iptap_owner_reuse_set(struct iptap_owners *owners,
 				  struct iptap_owner *o, u64 gen)
 {
+	struct iptap_net *in = owners->in;
 	struct iptap_reuse *r;
 
 	/*
@@ -544,7 +544,7 @@ static void iptap_owner_note(struct iptap_net *in, struct sock *sk,
 	    iptap_owner_is(old, p ? p->tgid : task_tgid(current), created)) {
 		iptap_owner_used(old);
 		if (in_probe && !p && !created)
-			iptap_owner_reuse_set(in, owners, old, gen);
+			iptap_owner_reuse_set(owners, old, gen);
 		goto out;
 	}
 	/* Its name only for a change: most uses change nothing. */
