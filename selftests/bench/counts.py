@@ -1,22 +1,60 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""counts.py DIR SET CFG [CFG...]: the guest instructions each function
-ran per packet in the floods that BENCH_COUNTS counted (insncount.c),
-for each configuration CFG of SET in DIR (build/bench/<release>/), and
-how each differs from the first CFG's.  Exact counts, not samples: a
-difference of one instruction per packet is one.
+"""counts.py [--parts] DIR SET CFG [CFG...]: the guest instructions each
+function ran per packet in the floods that BENCH_COUNTS counted
+(insncount.c), for each configuration CFG of SET in DIR
+(build/bench/<release>/), and how each differs from the first CFG's.
+Exact counts, not samples: a difference of one instruction per packet
+is one.  With --parts, each other CFG's cost over the first, summed by
+the part of a capture each function belongs to (PARTS).
 
     selftests/bench/counts.py build/bench/6.1.0-57-amd64 udp64 ring-veth listener-in
+    selftests/bench/counts.py --parts build/bench/7.2.13+deb14-amd64 udp1400 \\
+        baseline ring-veth listener listener-in
 """
 
 import bisect
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402
 
 KERNEL_START = 0xffff800000000000
+MAKING = "the record's making"
+
+# The parts of a capture, by function name, as BENCHMARKS.md apportions
+# a record against the tap on a real device: a module's function that
+# no other part names is the record's making.
+PARTS = [
+    ("copies", r"memcpy|memcpy_orig"),
+    ("the veth's clone", r"dev_queue_xmit_nit|skb_clone|__skb_clone|"
+     r"__copy_skb_header|kmem_cache_alloc.*|kmem_cache_free|"
+     r"skb_release_data|skb_release_head_state|kfree_skbmem|"
+     r"ktime_get_real_ts64|memset|memset_orig|skb_push|eth_header_parse"),
+    (MAKING, r"iptap_.*|ktime_get_with_offset|"
+     r"ns_to_timespec64|pid_nr_ns"),
+    ("the ring", r"tpacket_rcv|prb_.*|tpacket_get_timestamp|"
+     r"__packet_rcv_has_room|skb_copy_bits|_raw_spin_lock|"
+     r"_raw_spin_unlock|_raw_read_lock|_raw_read_unlock|"
+     r"__x86_indirect_thunk_rax|sk_skb_reason_drop|consume_skb|read_tsc"),
+    ("netfilter", r"nf_hook_slow|__ip_local_out|ip_rcv|__dev_queue_xmit"),
+    ("finding the process", r"iptap_owner_of_sock|iptap_full_sock|"
+     r"iptap_attribute|iptap_flow_find|iptap_flow_probes_missed"),
+    ("the receive hook", r"call_trace_sock_recv_length|iptap_recv_traced|"
+     r"iptap_owner_reused|iptap_owner_probe_sock|iptap_probe_use|"
+     r"iptap_owner_note|iptap_recvmsg_.*"),
+    ("`__rcu_read_lock` and `__rcu_read_unlock`",
+     r"__rcu_read_lock|__rcu_read_unlock"),
+]
+
+
+def part_of(name):
+    for part, names in sorted(PARTS, key=lambda p: p[0] == MAKING):
+        if re.fullmatch(names, name):
+            return part
+    return "every other function"
 
 
 def symbols(*paths):
@@ -68,8 +106,28 @@ def per_function(d, set_, cfg):
     return {k: v / packets for k, v in counts.items()}, packets
 
 
+def print_parts(cfgs, cols):
+    """Each CFG's cost over the first's, by part."""
+    first = cols[0]
+    sums = [{} for _ in cols[1:]]
+    for k in set().union(*cols):
+        part = part_of(k)
+        for s, c in zip(sums, cols[1:]):
+            s[part] = s.get(part, 0) + c.get(k, 0) - first.get(k, 0)
+    print("| part | " + " | ".join(cfgs[1:]) + " |")
+    print("|---|" + "---:|" * (len(cfgs) - 1))
+    for part in [p for p, _ in PARTS] + ["every other function"]:
+        print("| %s | " % part + " | ".join(
+            "%.0f" % s.get(part, 0) for s in sums) + " |")
+    print("| **counted, over %s** | " % cfgs[0] + " | ".join(
+        "**%.0f**" % sum(s.values()) for s in sums) + " |")
+
+
 def main(argv):
-    if len(argv) < 4:
+    parts = len(argv) > 1 and argv[1] == "--parts"
+    if parts:
+        argv = argv[:1] + argv[2:]
+    if len(argv) < 4 or (parts and len(argv) < 5):
         sys.exit(__doc__)
     d, set_, cfgs = argv[1], argv[2], argv[3:]
     cols = []
@@ -79,6 +137,10 @@ def main(argv):
         print("%s: %s packets counted, %s instructions a packet" %
               (cfg, report.fmt_int(packets),
                report.fmt_int(sum(cost.values()))))
+    if parts:
+        print()
+        print_parts(cfgs, cols)
+        return
     names = set().union(*cols)
     first = cols[0]
 
